@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Data flow (design brief): Capture → Core (executor over Kernels) → Inspect → Link, wired by Pipeline.
+// Compiler turns ONNX into the `.edgeseg` file that Core loads.
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "EdgeSeg",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "edgeseg", targets: ["edgeseg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // System libraries (pkg-config names as Debian ships them).
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+
+        // Compute kernels: standard library only, so they also build as Embedded Swift for aarch64.
+        .target(name: "EdgeSegKernels", swiftSettings: release),
+        .target(name: "EdgeSegCore", dependencies: ["EdgeSegKernels", "CBLAS"], swiftSettings: release),
+        .target(name: "EdgeSegCompiler", dependencies: [
+            "EdgeSegCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], swiftSettings: release),
+        .target(name: "EdgeSegCapture", dependencies: ["EdgeSegCore", "CV4L2", "CTurboJPEG"], swiftSettings: release),
+        .target(name: "EdgeSegInspect", dependencies: ["EdgeSegCore"], swiftSettings: release),
+        .target(name: "EdgeSegLink", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "EdgeSegReceiver", dependencies: ["EdgeSegLink", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "EdgeSegPipeline", dependencies: [
+            "EdgeSegCore", "EdgeSegCapture", "EdgeSegInspect", "EdgeSegLink",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: release),
+        .executableTarget(name: "edgeseg", dependencies: [
+            "EdgeSegPipeline", "EdgeSegCompiler", "EdgeSegReceiver",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "EdgeSegKernelsTests", dependencies: ["EdgeSegKernels"]),
+        .testTarget(name: "EdgeSegCoreTests", dependencies: ["EdgeSegCore"]),
+        .testTarget(name: "EdgeSegCompilerTests", dependencies: ["EdgeSegCompiler"]),
+        .testTarget(name: "EdgeSegCaptureTests", dependencies: ["EdgeSegCapture"]),
+        .testTarget(name: "EdgeSegInspectTests", dependencies: ["EdgeSegInspect"]),
+        .testTarget(name: "EdgeSegLinkTests", dependencies: ["EdgeSegLink", "EdgeSegReceiver"]),
+        .testTarget(name: "EdgeSegPipelineTests", dependencies: ["EdgeSegPipeline"]),
+    ]
+)

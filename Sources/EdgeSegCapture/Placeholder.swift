@@ -1,0 +1,1 @@
+// EdgeSegCapture: placeholder until its owner lands the first file.

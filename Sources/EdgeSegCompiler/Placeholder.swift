@@ -1,0 +1,1 @@
+// EdgeSegCompiler: placeholder until its owner lands the first file.

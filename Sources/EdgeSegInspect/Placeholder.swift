@@ -1,0 +1,1 @@
+// EdgeSegInspect: placeholder until its owner lands the first file.

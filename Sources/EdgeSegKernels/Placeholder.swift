@@ -1,0 +1,1 @@
+// EdgeSegKernels: placeholder until its owner lands the first file.

@@ -1,0 +1,1 @@
+// EdgeSegLink: placeholder until its owner lands the first file.

@@ -1,0 +1,1 @@
+// EdgeSegPipeline: placeholder until its owner lands the first file.

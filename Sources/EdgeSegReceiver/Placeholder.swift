@@ -1,0 +1,1 @@
+// EdgeSegReceiver: placeholder until its owner lands the first file.
