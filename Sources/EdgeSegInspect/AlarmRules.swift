@@ -35,7 +35,7 @@ public struct AlarmState: Sendable, Equatable {
     }
 }
 
-public struct AlarmEvent: Sendable, Equatable {
+public struct AlarmChange: Sendable, Equatable {
     public var alarmID: UInt32
     public var classIndex: Int
     public var transition: AlarmTransition
@@ -56,7 +56,7 @@ public struct AlarmTracker: ~Copyable {
         var alarmID: UInt32 = 0
     }
     private var tracks: [Track]
-    private let eventStore: UnsafeMutableBufferPointer<AlarmEvent>
+    private let eventStore: UnsafeMutableBufferPointer<AlarmChange>
     public private(set) var eventCount = 0
     private var nextID: UInt32 = 1
 
@@ -67,7 +67,7 @@ public struct AlarmTracker: ~Copyable {
     deinit { eventStore.deallocate() }
 
     /// The transitions produced by the last `update`.
-    public var events: UnsafeBufferPointer<AlarmEvent> { UnsafeBufferPointer(rebasing: eventStore[0..<eventCount]) }
+    public var events: UnsafeBufferPointer<AlarmChange> { UnsafeBufferPointer(rebasing: eventStore[0..<eventCount]) }
 
     public func state(ofClass c: Int) -> AlarmState? {
         tracks.first { $0.rule.classIndex == c }?.state
@@ -110,7 +110,7 @@ public struct AlarmTracker: ~Copyable {
 
     private mutating func emit(_ t: Int, _ transition: AlarmTransition, _ before: AlarmState, _ after: AlarmState,
                                _ frameID: UInt64, _ captureNs: UInt64) {
-        eventStore[eventCount] = AlarmEvent(alarmID: tracks[t].alarmID, classIndex: tracks[t].rule.classIndex,
+        eventStore[eventCount] = AlarmChange(alarmID: tracks[t].alarmID, classIndex: tracks[t].rule.classIndex,
                                             transition: transition, before: before, after: after,
                                             frameID: frameID, captureNs: captureNs)
         eventCount += 1

@@ -16,7 +16,7 @@ public struct FrameStamps: Sendable, Equatable {
     public init() {}
 }
 
-public enum LatencyStage: Int, CaseIterable, Sendable {
+public enum PipelineStage: Int, CaseIterable, Sendable {
     case dequeue, slotWait, preprocess, inference, inspect, send, glassToSent, glassToAlarm
 
     public var label: String {
@@ -55,7 +55,7 @@ public struct LatencyBook {
     private var histograms: [Histogram<UInt64>]
 
     public init() {
-        histograms = LatencyStage.allCases.map { _ in
+        histograms = PipelineStage.allCases.map { _ in
             Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         }
     }
@@ -76,12 +76,12 @@ public struct LatencyBook {
         add(.glassToAlarm, captureNs, sentNs)
     }
 
-    private mutating func add(_ stage: LatencyStage, _ from: UInt64, _ to: UInt64) {
+    private mutating func add(_ stage: PipelineStage, _ from: UInt64, _ to: UInt64) {
         guard from != 0, to >= from else { return }
         _ = histograms[stage.rawValue].record(max(1, (to - from) / 1000))
     }
 
-    public func summary(_ stage: LatencyStage) -> LatencySummary {
+    public func summary(_ stage: PipelineStage) -> LatencySummary {
         let h = histograms[stage.rawValue]
         func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
         guard h.totalCount > 0 else { return LatencySummary(count: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0) }
@@ -96,7 +96,7 @@ public struct LatencyBook {
     /// The console table: one row per stage.
     public func table() -> String {
         var out = "stage              count    p50 ms    p90 ms    p99 ms    max ms\n"
-        for stage in LatencyStage.allCases {
+        for stage in PipelineStage.allCases {
             let s = summary(stage)
             out += pad(stage.label, 16) + pad(String(s.count), 8, right: true)
             for v in [s.p50Ms, s.p90Ms, s.p99Ms, s.maxMs] { out += pad(fixed(v, 2), 10, right: true) }

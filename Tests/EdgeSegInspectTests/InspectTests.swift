@@ -65,7 +65,7 @@ private func mask(_ w: Int, _ h: Int, _ rects: [(cls: UInt8, x0: Int, y0: Int, x
     #expect(finder.count == 1 && finder.defects[0].pixelArea == 9)
 }
 
-private func frame(_ tracker: inout AlarmTracker, area: Int, cls: Int = 2, id: UInt64) -> [AlarmEvent] {
+private func frame(_ tracker: inout AlarmTracker, area: Int, cls: Int = 2, id: UInt64) -> [AlarmChange] {
     let d = [Defect(classIndex: cls, pixelArea: area)]
     let n = d.withUnsafeBufferPointer { tracker.update(defects: area > 0 ? $0 : UnsafeBufferPointer(rebasing: $0[0..<0]), frameID: id, captureNs: id * 100) }
     return Array(tracker.events.prefix(n))
