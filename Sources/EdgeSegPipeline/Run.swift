@@ -1,0 +1,358 @@
+import Foundation
+import Synchronization
+import EdgeSegCore
+import EdgeSegCapture
+import EdgeSegInspect
+import EdgeSegLink
+
+/// Lets a signal handler (or a test) stop a running pipeline.
+public final class PipelineControl: Sendable {
+    let stopFlag = Atomic<Bool>(false)
+    public init() {}
+    public func stop() { stopFlag.store(true, ordering: .relaxed) }
+    public var isStopped: Bool { stopFlag.load(ordering: .relaxed) }
+}
+
+/// BoardLink shared by the inference thread (sends) and the link thread (polls), under one lock.
+final class SharedLink<T: LinkTransport>: @unchecked Sendable {
+    let link: BoardLink<T>
+    private let mutex = Mutex<Void>(())
+    init(_ link: BoardLink<T>) { self.link = link }
+    func with<R>(_ body: (BoardLink<T>) -> R) -> R { mutex.withLock { _ in body(link) } }
+}
+
+/// Latency histograms shared by the inference thread (writes) and the link/monitor threads (reads).
+final class SharedBook: @unchecked Sendable {
+    private var book = LatencyBook()
+    private let mutex = Mutex<Void>(())
+    func with<R>(_ body: (inout LatencyBook) -> R) -> R { mutex.withLock { _ in body(&book) } }
+}
+
+/// Counters the inference thread keeps and the other threads read.
+final class RunCounters: Sendable {
+    let processed = Atomic<UInt64>(0)
+    let rejected = Atomic<UInt64>(0)
+    let raised = Atomic<Int>(0)
+    let updated = Atomic<Int>(0)
+    let cleared = Atomic<Int>(0)
+    let watchdog = Atomic<Int>(0)
+    let activeAlarms = Atomic<Int>(0)
+}
+
+/// Runs the board pipeline on `graph` until a stop condition; returns the final report.
+public func runPipeline(graph loaded: Graph, modelName: String, options: RunOptions,
+                        control: PipelineControl = PipelineControl()) throws -> RunReport {
+    let p = options.profile
+    let log = options.log
+    let graph = droppingFinalResize(loaded)
+    let head = try maskHead(of: graph)
+    let engine: Executor
+    do {
+        engine = try Executor(graph: graph, threads: p.board.threads, affinity: p.board.affinity.isEmpty ? nil : p.board.affinity)
+    } catch {
+        throw PipelineError.setup("model \(modelName): \(error)")
+    }
+    let memory = engine.arenaBytes + engine.weightBytes
+    if p.board.memoryCapMB > 0 && memory > p.board.memoryCapMB << 20 {
+        throw PipelineError.setup("model \(modelName) needs \(memory >> 20) MiB (arena \(engine.arenaBytes >> 20) + weights \(engine.weightBytes >> 20)), over the board's memory_cap_mb = \(p.board.memoryCapMB)")
+    }
+    let source = try openSource(p.camera, log: log)
+    defer { source.close() }
+
+    switch p.link.transport {
+    case .none:
+        return try runThreads(transport: NullTransport(), engine: engine, head: head, source: source,
+                              modelName: modelName, options: options, control: control)
+    case .udp:
+        let target = options.udpTargetOverride ?? p.link.udpTarget
+        let peer: IPv4Endpoint
+        let socket: UDPSocket
+        do {
+            peer = try IPv4Endpoint(parsing: target)
+            socket = try UDPSocket(bind: IPv4Endpoint(address: 0, port: 0))
+        } catch { throw PipelineError.setup("link: \(error)") }
+        var transport = UDPTransport(socket: socket, peer: peer)
+        defer { transport.deallocate() }
+        return try runThreads(transport: transport, engine: engine, head: head, source: source,
+                              modelName: modelName, options: options, control: control)
+    case .serial:
+        let port: SerialPort
+        do { port = try SerialPort(path: p.link.serialDevice, baud: p.link.baud) } catch {
+            throw PipelineError.setup("link: \(p.link.serialDevice): \(error)")
+        }
+        var transport = SerialTransport(port: port)
+        defer { transport.deallocate() }
+        return try runThreads(transport: transport, engine: engine, head: head, source: source,
+                              modelName: modelName, options: options, control: control)
+    }
+}
+
+func linkConfig(_ p: BoardProfile, head: MaskHead) throws -> LinkConfig {
+    var c = LinkConfig(boardId: UInt32(p.link.boardID))
+    c.hello = HelloInfo(heartbeatIntervalMillis: UInt32(p.link.heartbeatMs), maskWidth: UInt16(head.width),
+                        maskHeight: UInt16(head.height), classCount: UInt8(head.classes), name: p.board.name)
+    c.heartbeatIntervalNanos = UInt64(p.link.heartbeatMs) * 1_000_000
+    c.maskMinIntervalNanos = UInt64(max(1, p.link.maskIntervalMs)) * 1_000_000
+    c.maxMaskPixels = head.width * head.height
+    if !p.link.keyFile.isEmpty {
+        do { c.authenticator = try loadKeyFile(p.link.keyFile) } catch {
+            throw PipelineError.setup("link.key_file \(p.link.keyFile): \(error)")
+        }
+    }
+    return c
+}
+
+func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead, source: any FrameSource,
+                                  modelName: String, options: RunOptions, control: PipelineControl) throws -> RunReport {
+    let p = options.profile
+    let log = options.log
+    let start = monotonicNanoseconds()
+    let link = SharedLink(BoardLink(config: try linkConfig(p, head: head), transport: transport, now: start))
+    let book = SharedBook()
+    let beats = Beats()
+    let counters = RunCounters()
+    let slot = LatestFrameSlot(capacity: source.maxFrameBytes)
+    let stopAt: UInt64? = options.durationSeconds.map { start + UInt64($0 * 1e9) }
+
+    // Everything the inference thread touches per frame is made here.
+    let fit: InputSpec.Fit = .letterbox
+    let roi = p.preprocess.roi.count == 4
+        ? PixelRect(x: p.preprocess.roi[0], y: p.preprocess.roi[1], width: p.preprocess.roi[2], height: p.preprocess.roi[3]) : nil
+    let preprocessor = Preprocessor(spec: InputSpec(width: head.inputWidth, height: head.inputHeight,
+                                                    element: .float32, fit: fit, roi: roi))
+    let pixels = head.width * head.height
+    let mask = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: pixels)
+    let confidence = UnsafeMutableBufferPointer<Float>.allocate(capacity: pixels)
+    let records = UnsafeMutableBufferPointer<DefectRecord>.allocate(capacity: 64)
+    records.initialize(repeating: DefectRecord(classId: 0, areaPixels: 0, box: BoxU16(), centroidX: 0, centroidY: 0, meanConfidence: 0))
+    defer { mask.deallocate(); confidence.deallocate(); records.deallocate() }
+    let inputPixelsPerMaskPixel = head.strideX * head.strideY
+    var finder = DefectFinder(width: head.width, height: head.height, capacity: records.count,
+                              connectivity: p.inspect.connectivity)
+    var tracker = AlarmTracker(rules: p.inspect.rules.map {
+        var r = $0
+        r.minPixels = max(1, $0.minPixels / inputPixelsPerMaskPixel)
+        r.severityPixels = $0.severityPixels.map { max(1, $0 / inputPixelsPerMaskPixel) }
+        return r
+    })
+    var revisions = [UInt32: UInt16]()
+    revisions.reserveCapacity(256)
+
+    link.with { $0.start(now: start) }
+    log("edgeseg: \(p.board.name): model \(modelName) (\(head.inputWidth)×\(head.inputHeight) → mask \(head.width)×\(head.height), \(head.classes) classes), \(p.board.threads) threads, arena \(engine.arenaBytes >> 10) KiB, weights \(engine.weightBytes >> 10) KiB, link \(p.link.transport.rawValue)")
+
+    // Capture thread: never waits for inference.
+    let capture = Thread {
+        while !control.isStopped {
+            beats.capture.store(monotonicNanoseconds(), ordering: .relaxed)
+            do {
+                guard let frame = try source.next(timeoutMs: 200) else { continue }
+                slot.publish(frame)
+            } catch .endOfStream {
+                beats.sourceEnded.store(true, ordering: .relaxed)
+                break
+            } catch {
+                log("capture: \(error)")
+                usleep(100_000)
+            }
+        }
+        slot.finish()
+    }
+    capture.name = "edgeseg-capture"
+    capture.start()
+
+    // Link thread: ACKs, retries, heartbeats.
+    let linkThread = Thread {
+        let thermal = ThermalZone()
+        var latencies = [StageLatency]()
+        latencies.reserveCapacity(8)
+        while !beats.stop.load(ordering: .relaxed) {
+            let now = monotonicNanoseconds()
+            beats.link.store(now, ordering: .relaxed)
+            book.with { b in
+                latencies.removeAll(keepingCapacity: true)
+                for (stage, ours) in heartbeatStages {
+                    let s = b.summary(ours)
+                    latencies.append(StageLatency(stage, p50Micros: UInt32(s.p50Ms * 1000), p99Micros: UInt32(s.p99Ms * 1000),
+                                                  maxMicros: UInt32(min(s.maxMs * 1000, 4e9))))
+                }
+            }
+            let stats = source.stats
+            let seconds = Double(now - start) / 1e9
+            link.with { l in
+                l.stats.fps = Float(Double(counters.processed.load(ordering: .relaxed)) / max(seconds, 1e-3))
+                l.stats.framesProcessed = UInt32(truncatingIfNeeded: counters.processed.load(ordering: .relaxed))
+                l.stats.framesDropped = UInt32(truncatingIfNeeded: slot.stats.dropped + stats.dropped + stats.driverDropped)
+                l.stats.temperatureCentiC = thermal.centiCelsius() ?? HeartbeatStats.unknownTemperature
+                l.stats.captureErrors = UInt32(truncatingIfNeeded: stats.disconnects + stats.stalls)
+                l.stats.decodeErrors = UInt32(truncatingIfNeeded: counters.rejected.load(ordering: .relaxed) + stats.corrupt)
+                l.stats.latencies.removeAll(keepingCapacity: true)
+                l.stats.latencies.append(contentsOf: latencies)
+                l.poll(now: now)
+            }
+            usleep(5_000)
+        }
+    }
+    linkThread.name = "edgeseg-link"
+    linkThread.start()
+
+    // Monitor thread: watchdog and console summary.
+    let monitor = Thread {
+        var stuck = [false, false, false]
+        var nextSummary = start + UInt64(p.report.summaryIntervalS * 1e9)
+        let limit = UInt64(p.report.watchdogMs) * 1_000_000
+        while !beats.stop.load(ordering: .relaxed) {
+            usleep(100_000)
+            let now = monotonicNanoseconds()
+            func check(_ i: Int, _ name: StaticString, _ last: UInt64) {
+                let late = last != 0 && now > last + limit
+                if late && !stuck[i] {
+                    counters.watchdog.add(1, ordering: .relaxed)
+                    log("watchdog: \(name) stage stuck for \((now - last) / 1_000_000) ms")
+                }
+                if !late && stuck[i] { log("watchdog: \(name) stage running again") }
+                stuck[i] = late
+            }
+            check(0, "capture", beats.capture.load(ordering: .relaxed))
+            check(1, "inference", beats.inference.load(ordering: .relaxed))
+            check(2, "link", beats.link.load(ordering: .relaxed))
+            if p.report.consoleSummary && p.report.summaryIntervalS > 0 && now >= nextSummary {
+                nextSummary = now + UInt64(p.report.summaryIntervalS * 1e9)
+                let inf = book.with { $0.summary(.inference) }, e2e = book.with { $0.summary(.glassToSent) }
+                let secs = Double(now - start) / 1e9
+                log(String(format: "[%6.1fs] %llu frames (%.1f fps), stale %llu, alarms active %d, inference p50 %.1f ms, glass→sent p50 %.1f p99 %.1f ms",
+                           secs, counters.processed.load(ordering: .relaxed),
+                           Double(counters.processed.load(ordering: .relaxed)) / secs, slot.stats.dropped,
+                           counters.activeAlarms.load(ordering: .relaxed), inf.p50Ms, e2e.p50Ms, e2e.p99Ms))
+            }
+        }
+    }
+    monitor.name = "edgeseg-monitor"
+    monitor.start()
+
+    // Inference: this thread.
+    let input = UnsafeMutableRawPointer(engine.input(0).baseAddress!)
+    let logits = engine.output(0).baseAddress!
+    var frameID: UInt32 = 0
+    var mm2Scale: Float? = nil
+    while !control.isStopped {
+        let now0 = monotonicNanoseconds()
+        beats.inference.store(now0, ordering: .relaxed)
+        if let stopAt, now0 >= stopAt { break }
+        if let maxFrames = options.maxFrames, counters.processed.load(ordering: .relaxed) >= UInt64(maxFrames) { break }
+        guard let frame = slot.take(timeoutMs: 200) else {
+            if beats.sourceEnded.load(ordering: .relaxed) { break }
+            continue
+        }
+        var stamps = FrameStamps()
+        stamps.captureNs = frame.captureNs
+        stamps.dequeueNs = frame.dequeueNs
+        stamps.takenNs = monotonicNanoseconds()
+        do throws(PreprocessError) {
+            try preprocessor.prepare(frame, into: input)
+        } catch {
+            counters.rejected.add(1, ordering: .relaxed)
+            continue
+        }
+        stamps.preprocessedNs = monotonicNanoseconds()
+        engine.run()
+        stamps.inferredNs = monotonicNanoseconds()
+
+        if mm2Scale == nil, p.inspect.mmPerPixel > 0, let placement = preprocessor.lastPlacement {
+            // mm per mask pixel = camera mm/px × camera px per input px × input px per mask px.
+            let mmPerMaskPixel = p.inspect.mmPerPixel / Double(placement.scale) * Double(head.strideX)
+            mm2Scale = Float(mmPerMaskPixel * mmPerMaskPixel)
+            finder.mm2PerPixel = mm2Scale
+        }
+        argmaxLogits(logits, classes: head.classes, pixels: pixels, mask: mask.baseAddress!, confidence: confidence.baseAddress!)
+        finder.find(mask: mask.baseAddress!, confidence: confidence.baseAddress!)
+        frameID &+= 1
+        let changes = tracker.update(defects: finder.defects, frameID: UInt64(frameID), captureNs: frame.captureNs)
+        let found = finder.defects
+        for i in 0..<found.count { records[i] = defectRecord(found[i], inputPixelsPerMaskPixel: inputPixelsPerMaskPixel) }
+        stamps.inspectedNs = monotonicNanoseconds()
+
+        link.with { l in
+            let now = monotonicNanoseconds()
+            l.sendDetections(frameId: frameID, captureTimestampMicros: frame.captureNs / 1000,
+                             defects: UnsafeBufferPointer(rebasing: records[0..<found.count]), now: now)
+            for c in tracker.events.prefix(changes) {
+                let revision: UInt16
+                if c.transition == .raised { revision = 0 } else { revision = (revisions[c.alarmID] ?? 0) &+ 1 }
+                revisions[c.alarmID] = c.transition == .cleared ? nil : revision
+                l.raiseAlarm(alarmEvent(c, revision: revision, frameID: frameID, stride: inputPixelsPerMaskPixel, mm2: mm2Scale), now: now)
+            }
+            _ = l.sendMask(frameId: frameID, width: head.width, height: head.height, classCount: UInt8(head.classes),
+                           pixels: UnsafeBufferPointer(mask), now: now)
+        }
+        stamps.sentNs = monotonicNanoseconds()
+        book.with { b in
+            b.record(stamps)
+            if changes > 0 { b.recordAlarm(captureNs: frame.captureNs, sentNs: stamps.sentNs) }
+        }
+        counters.processed.add(1, ordering: .relaxed)
+        for c in tracker.events.prefix(changes) {
+            switch c.transition {
+            case .raised: counters.raised.add(1, ordering: .relaxed); counters.activeAlarms.add(1, ordering: .relaxed)
+            case .updated: counters.updated.add(1, ordering: .relaxed)
+            case .cleared: counters.cleared.add(1, ordering: .relaxed); counters.activeAlarms.subtract(1, ordering: .relaxed)
+            }
+            if options.profile.report.consoleSummary {
+                let name = p.inspect.rules.first { $0.classIndex == c.classIndex }?.name ?? "class \(c.classIndex)"
+                log("alarm \(c.alarmID) \(name) \(c.transition) at frame \(frameID): severity \(c.before.severity)→\(c.after.severity), area \(c.after.pixelArea * inputPixelsPerMaskPixel) px")
+            }
+        }
+    }
+
+    // Shutdown: stop capture, give the link a moment to collect the last ACKs.
+    control.stop()
+    let drainUntil = monotonicNanoseconds() + 1_000_000_000
+    while monotonicNanoseconds() < drainUntil && link.with({ $0.alarmQueueDepth }) > 0 { usleep(10_000) }
+    beats.stop.store(true, ordering: .relaxed)
+    while capture.isExecuting || linkThread.isExecuting || monitor.isExecuting { usleep(5_000) }
+
+    let end = monotonicNanoseconds()
+    let seconds = Double(end - start) / 1e9
+    let stats = source.stats
+    let linkCounters = link.with { $0.counters }
+    var latency = [String: LatencySummary]()
+    book.with { b in for s in PipelineStage.allCases { latency[s.key] = b.summary(s) } }
+    let processed = counters.processed.load(ordering: .relaxed)
+    return RunReport(
+        board: p.board.name, model: modelName, precision: p.model.precision.rawValue, threads: p.board.threads,
+        seconds: seconds, cameraFps: p.camera.fps, processedFps: Double(processed) / max(seconds, 1e-9),
+        framesCaptured: stats.frames, framesProcessed: processed, framesStale: slot.stats.dropped,
+        framesRejected: counters.rejected.load(ordering: .relaxed) + stats.corrupt,
+        captureStalls: stats.stalls, cameraDisconnects: stats.disconnects, cameraReopens: stats.reopens,
+        alarmsRaised: counters.raised.load(ordering: .relaxed), alarmsUpdated: counters.updated.load(ordering: .relaxed),
+        alarmsCleared: counters.cleared.load(ordering: .relaxed), alarmsAcked: linkCounters.alarmsAcked,
+        alarmsPendingAtExit: link.with { $0.alarmQueueDepth }, alarmQueueOverflows: linkCounters.alarmQueueOverflows,
+        alarmRetransmissions: linkCounters.alarmRetransmissions, messagesSent: linkCounters.messagesSent,
+        sendErrors: linkCounters.sendErrors, watchdogReports: counters.watchdog.load(ordering: .relaxed),
+        arenaBytes: engine.arenaBytes, weightBytes: engine.weightBytes, peakRSSBytes: peakRSSBytes(),
+        latencyMs: latency)
+}
+
+/// Which of our stages fills each heartbeat latency slot of the protocol.
+let heartbeatStages: [(LatencyStage, PipelineStage)] = [
+    (.capture, .dequeue), (.preprocess, .preprocess), (.inference, .inference),
+    (.inspect, .inspect), (.link, .send), (.glassToSent, .glassToSent),
+]
+
+func defectRecord(_ d: Defect, inputPixelsPerMaskPixel: Int) -> DefectRecord {
+    DefectRecord(classId: UInt8(d.classIndex), areaPixels: UInt32(clamping: d.pixelArea * inputPixelsPerMaskPixel),
+                 areaMm2: d.areaMM2 ?? .nan,
+                 box: BoxU16(x: UInt16(clamping: d.minX), y: UInt16(clamping: d.minY),
+                             width: UInt16(clamping: d.maxX - d.minX + 1), height: UInt16(clamping: d.maxY - d.minY + 1)),
+                 centroidX: d.centroidX, centroidY: d.centroidY, meanConfidence: d.meanConfidence)
+}
+
+func alarmEvent(_ c: AlarmChange, revision: UInt16, frameID: UInt32, stride: Int, mm2: Float?) -> AlarmEvent {
+    func snapshot(_ s: AlarmState) -> AlarmSnapshot {
+        AlarmSnapshot(active: s.active, severity: UInt8(clamping: s.severity), areaPixels: UInt32(clamping: s.pixelArea * stride),
+                      areaMm2: mm2.map { Float(s.pixelArea) * $0 } ?? .nan)
+    }
+    let kind: AlarmKind = c.transition == .raised ? .raised : c.transition == .updated ? .updated : .cleared
+    return AlarmEvent(alarmId: c.alarmID, revision: revision, kind: kind, classId: UInt8(c.classIndex),
+                      frameId: frameID, before: snapshot(c.before), after: snapshot(c.after))
+}
