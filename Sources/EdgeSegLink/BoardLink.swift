@@ -54,7 +54,10 @@ struct AlarmRetryQueue {
     init(capacity: Int) { entries = [Entry](repeating: Entry(), count: capacity) }
 
     mutating func insert(_ e: AlarmEvent, due: UInt64, backoff: UInt64) -> Int? {
-        guard let i = entries.firstIndex(where: { !$0.used }) else { return nil }
+        var free = -1
+        for i in 0..<entries.count where !entries[i].used { free = i; break }
+        guard free >= 0 else { return nil }
+        let i = free
         entries[i] = Entry(used: true, event: e, order: nextOrder, dueNanos: due, backoffNanos: backoff, attempts: 0)
         nextOrder += 1
         depth += 1
