@@ -176,7 +176,8 @@ public final class BoardLink<Transport: LinkTransport> {
     /// event is not queued, the overflow is counted and a heartbeat reporting it goes out now.
     @discardableResult
     public func raiseAlarm(_ event: AlarmEvent, now: UInt64) -> Bool {
-        guard let i = queue.insert(event, due: now, backoff: config.retryInitialNanos) else {
+        // At least 1 ms, so a zero setting cannot make poll() resend in a tight loop.
+        guard let i = queue.insert(event, due: now, backoff: max(config.retryInitialNanos, 1_000_000)) else {
             counters.alarmQueueOverflows += 1
             sendHeartbeat(now: now)
             return false

@@ -227,4 +227,25 @@ func drive<T>(_ link: BoardLink<T>, seconds: Double, every: UInt32 = 2000, _ don
         let stored = try AlarmStore(path: db).all()
         #expect(stored.map(\.alarmId).sorted() == [1, 2])
     }
+
+    @Test func aBoardThatStopsTalkingIsReportedSilent() throws {
+        let events = EventBox()
+        let service = ReceiverService(endpoint: .udp(try IPv4Endpoint(parsing: "127.0.0.1:0"))) { events.add($0) }
+        try service.start()
+        defer { service.stop() }
+        var config = LinkConfig(boardId: 8)
+        config.hello.heartbeatIntervalMillis = 50
+        config.heartbeatIntervalNanos = 50_000_000
+        let link = BoardLink(config: config, transport: UDPTransport(socket: try UDPSocket(bind: IPv4Endpoint(parsing: "127.0.0.1:0")),
+                                                                     peer: service.localEndpoint), now: monotonicNanos())
+        defer { link.transport.deallocate() }
+        link.start(now: monotonicNanos())
+        _ = drive(link, seconds: 0.3) { false }  // alive: heartbeats every 50 ms
+        #expect(events.count("board_silent") == 0)
+        #expect(events.count("heartbeat") >= 3)
+        // The board dies; after 3 missed intervals the PC says so, once.
+        #expect(waitUntil(3) { events.count("board_silent") == 1 })
+        usleep(300_000)
+        #expect(events.count("board_silent") == 1)
+    }
 }
