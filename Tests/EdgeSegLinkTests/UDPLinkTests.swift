@@ -53,12 +53,18 @@ func drive<T>(_ link: BoardLink<T>, seconds: Double, every: UInt32 = 2000, _ don
             defects.withUnsafeBufferPointer { _ = link.sendDetections(frameId: UInt32(i), captureTimestampMicros: now / 1000, defects: $0, now: now) }
             link.poll(now: now)
         }
+        let t0 = Date()
         let allAcked = drive(link, seconds: 15) { link.alarmQueueDepth == 0 }
+        print("[lossy] hmac=\(signed) all \(alarmCount) alarms acked after \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; "
+              + "relay dropped \(relay.counts.droppedUp) up / \(relay.counts.droppedDown) down; "
+              + "retransmissions \(link.counters.alarmRetransmissions); gaps \(service.counters.gaps), missing \(service.counters.missing), "
+              + "duplicates \(service.counters.alarmsDuplicate)")
         #expect(allAcked, "alarms still unacknowledged: \(link.alarmQueueDepth)")
         // Everything acknowledged is on disk, exactly once per event.
         let stored = try AlarmStore(path: dir + "/alarms.sqlite").all()
         #expect(Set(stored.map(\.alarmId)) == Set((0..<alarmCount).map(UInt32.init)))
         #expect(stored.count == alarmCount)
+        #expect(waitUntil(2) { service.counters.alarmsNew == UInt64(alarmCount) })
         let c = service.counters
         #expect(c.alarmsNew == UInt64(alarmCount))
         #expect(c.gaps > 0 && c.missing > 0)            // the relay's drops were noticed
@@ -77,6 +83,7 @@ func drive<T>(_ link: BoardLink<T>, seconds: Double, every: UInt32 = 2000, _ don
         config.retryInitialNanos = 100_000_000
         config.retryMaxNanos = 1_000_000_000
         config.heartbeatIntervalNanos = 1_000_000_000_000  // only the forced one
+        config.retryJitter = 0  // exact doubling, so the schedule below is exact
         let boardSocket = try UDPSocket(bind: IPv4Endpoint(parsing: "127.0.0.1:0"))
         let link = BoardLink(config: config, transport: UDPTransport(socket: boardSocket, peer: pc.localEndpoint), now: 0)
         defer { link.transport.deallocate() }
