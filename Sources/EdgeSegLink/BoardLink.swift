@@ -12,6 +12,10 @@ public struct LinkConfig: Sendable {
     public var alarmQueueCapacity = 32
     public var retryInitialNanos: UInt64 = 100_000_000
     public var retryMaxNanos: UInt64 = 5_000_000_000
+    /// Each retry waits backoff × (1 ± jitter/2). Without jitter a retry schedule can lock
+    /// step with periodic traffic and a periodic loss pattern, and one alarm is then lost on
+    /// every attempt (the lossy-relay test found exactly that). 0 gives exact doubling.
+    public var retryJitter: Double = 0.25
     /// At most one mask per interval; masks are never needed for alarm delivery.
     public var maskMinIntervalNanos: UInt64 = 1_000_000_000
     public var maxMaskPixels = 512 * 512
@@ -54,7 +58,10 @@ struct AlarmRetryQueue {
     init(capacity: Int) { entries = [Entry](repeating: Entry(), count: capacity) }
 
     mutating func insert(_ e: AlarmEvent, due: UInt64, backoff: UInt64) -> Int? {
-        guard let i = entries.firstIndex(where: { !$0.used }) else { return nil }
+        var free = -1
+        for i in 0..<entries.count where !entries[i].used { free = i; break }
+        guard free >= 0 else { return nil }
+        let i = free
         entries[i] = Entry(used: true, event: e, order: nextOrder, dueNanos: due, backoffNanos: backoff, attempts: 0)
         nextOrder += 1
         depth += 1
@@ -102,6 +109,7 @@ public final class BoardLink<Transport: LinkTransport> {
     private var nextHeartbeatNanos: UInt64
     private var lastMaskNanos: UInt64? = nil
     private let rle: UnsafeMutableRawBufferPointer
+    private var rngState: UInt64
 
     public init(config: LinkConfig, transport: Transport, now: UInt64) {
         self.config = config
@@ -111,6 +119,7 @@ public final class BoardLink<Transport: LinkTransport> {
         startNanos = now
         nextHeartbeatNanos = now
         rle = .allocate(byteCount: MaskRLE.maxEncodedSize(pixels: config.maxMaskPixels), alignment: 8)
+        rngState = UInt64(config.sessionId) &* 0x9E37_79B9_7F4A_7C15 | 1
         stats.latencies.reserveCapacity(Wire.maxLatencyStages)
     }
     deinit { encoder.deallocate(); rle.deallocate() }
@@ -173,7 +182,8 @@ public final class BoardLink<Transport: LinkTransport> {
     /// event is not queued, the overflow is counted and a heartbeat reporting it goes out now.
     @discardableResult
     public func raiseAlarm(_ event: AlarmEvent, now: UInt64) -> Bool {
-        guard let i = queue.insert(event, due: now, backoff: config.retryInitialNanos) else {
+        // At least 1 ms, so a zero setting cannot make poll() resend in a tight loop.
+        guard let i = queue.insert(event, due: now, backoff: max(config.retryInitialNanos, 1_000_000)) else {
             counters.alarmQueueOverflows += 1
             sendHeartbeat(now: now)
             return false
@@ -190,8 +200,16 @@ public final class BoardLink<Transport: LinkTransport> {
         // Whether or not the OS took it, try again after the backoff: an unsent alarm is
         // just an alarm whose ACK has not come yet.
         queue.entries[i].attempts &+= 1
-        queue.entries[i].dueNanos = now + queue.entries[i].backoffNanos
+        queue.entries[i].dueNanos = now + jittered(queue.entries[i].backoffNanos)
         queue.entries[i].backoffNanos = min(queue.entries[i].backoffNanos * 2, config.retryMaxNanos)
+    }
+
+    private func jittered(_ nanos: UInt64) -> UInt64 {
+        guard config.retryJitter > 0 else { return nanos }
+        // xorshift64: no allocation, no syscall; seeded from the session id in init.
+        rngState ^= rngState << 13; rngState ^= rngState >> 7; rngState ^= rngState << 17
+        let u = Double(rngState >> 11) / Double(1 << 53)
+        return UInt64(Double(nanos) * (1 - config.retryJitter / 2 + config.retryJitter * u))
     }
 
     /// Run-length encodes `pixels` (row-major class ids) and sends it as MASK fragments, at

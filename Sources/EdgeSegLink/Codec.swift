@@ -128,7 +128,7 @@ public func writeHeartbeat(_ w: inout WireWriter, _ s: HeartbeatStats) {
     }
 }
 
-public let heartbeatFixedSize = 52
+public let heartbeatFixedSize = 56
 public let stageLatencySize = 13
 public let detectionsFixedSize = 20
 public let defectRecordSize = 32

@@ -115,6 +115,11 @@ public final class MaskReassembler {
               Int(f.totalLength) <= MaskRLE.maxEncodedSize(pixels: Int(f.width) * Int(f.height)) + 16
         else { counters.oversized += 1; return nil }
 
+        // Same checks parseBody makes, repeated because this API is public.
+        let offset = Int(f.index) * Int(f.chunkSize)
+        guard f.index < f.count, f.chunk.count > 0, offset + f.chunk.count <= Int(f.totalLength)
+        else { counters.inconsistent += 1; return nil }
+
         var idx = slots.firstIndex { $0.used && $0.boardId == boardId && $0.sessionId == sessionId && $0.frameId == f.frameId }
         if let i = idx {
             let s = slots[i]
@@ -138,7 +143,6 @@ public final class MaskReassembler {
         if slots[i].bitmap[word] & bit != 0 { counters.duplicates += 1; return nil }
         slots[i].bitmap[word] |= bit
         slots[i].received += 1
-        let offset = Int(f.index) * Int(f.chunkSize)
         (slots[i].data.baseAddress! + offset).copyMemory(from: f.chunk.baseAddress!, byteCount: f.chunk.count)
         guard slots[i].received == Int(f.count) else { return nil }
 

@@ -113,5 +113,11 @@ public struct RejectCounters: Sendable, Equatable {
     public init() {}
     public mutating func count(_ r: RejectReason) { counts[r.rawValue] &+= 1 }
     public subscript(_ r: RejectReason) -> UInt64 { counts[r.rawValue] }
-    public var total: UInt64 { counts.reduce(0, &+) }
+    public var total: UInt64 {
+        // A plain loop: unspecialised generic algorithms allocate in debug builds, and this
+        // runs on the board's link thread for every heartbeat.
+        var t: UInt64 = 0
+        for i in 0..<counts.count { t &+= counts[i] }
+        return t
+    }
 }

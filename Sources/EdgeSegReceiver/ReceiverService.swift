@@ -46,19 +46,19 @@ public final class ReceiverService: @unchecked Sendable {
             lock.withLock { boundEndpoint = socket.localEndpoint }
             var transport = UDPTransport(socket: socket, peer: nil, replyToSender: true)
             run = { [self] in loop(receiver, fd: socket.fd) { now in
-                transport.receive { receiver.handle($0, reply: .udp(socket), now: now) }
+                transport.receive { receiver.handle($0, reply: .udp(socket), now: now); publish(receiver) }
             }; transport.deallocate() }
         case .serial(let path, let baud):
             let port = try SerialPort(path: path, baud: baud)
             var transport = SerialTransport(port: port)
             run = { [self] in loop(receiver, fd: port.fd) { now in
-                transport.receive { receiver.handle($0, reply: .serial(port), now: now) }
+                transport.receive { receiver.handle($0, reply: .serial(port), now: now); publish(receiver) }
             }; transport.deallocate() }
         case .serialDescriptor(let fd, let baud):
             let port = try SerialPort(descriptor: fd, baud: baud, takeOwnership: false)
             var transport = SerialTransport(port: port)
             run = { [self] in loop(receiver, fd: port.fd) { now in
-                transport.receive { receiver.handle($0, reply: .serial(port), now: now) }
+                transport.receive { receiver.handle($0, reply: .serial(port), now: now); publish(receiver) }
             }; transport.deallocate() }
         }
         // The closure and everything it captures are used by the new thread only.
@@ -76,10 +76,16 @@ public final class ReceiverService: @unchecked Sendable {
             let now = monotonicNanos()
             drain(now)
             receiver.checkSilence(now: now)
-            let c = receiver.counters
-            lock.withLock { snapshot = c }
+            publish(receiver)
         }
         finished.signal()
+    }
+
+    /// Copies the counters out after every message: under steady traffic the receive loop
+    /// may not return for a long time, and callers must see what was already processed.
+    private func publish(_ receiver: LinkReceiver) {
+        let c = receiver.counters
+        lock.withLock { snapshot = c }
     }
 
     /// Stops the thread and waits for it (at most one poll period).

@@ -49,15 +49,18 @@ struct Receive: ParsableCommand {
             json?.handle.write(Data((event.jsonLine() + "\n").utf8))
         }
         try service.start()
-        print("receiving on \(udp ?? "\(serial!) @ \(baud) baud")" + (key == nil ? "" : ", HMAC required")
-              + (db.map { ", alarms -> \($0)" } ?? ""))
+        say("receiving on \(udp ?? "\(serial!) @ \(baud) baud")" + (key == nil ? "" : ", HMAC required")
+            + (db.map { ", alarms -> \($0)" } ?? ""))
         let deadline = duration.map { Date().addingTimeInterval($0) }
         while deadline.map({ Date() < $0 }) ?? true { Thread.sleep(forTimeInterval: 0.1) }
         service.stop()
         let c = service.counters
-        print("messages \(c.messages) accepted \(c.accepted) rejected \(c.rejected.total) gaps \(c.gaps) missing \(c.missing) "
+        say("messages \(c.messages) accepted \(c.accepted) rejected \(c.rejected.total) gaps \(c.gaps) missing \(c.missing) "
               + "alarms \(c.alarmsNew) (+\(c.alarmsDuplicate) repeats) acks \(c.acksSent) masks \(c.masks)")
     }
 }
+
+/// Unbuffered, like the event lines, so the console shows lines in the order they happened.
+private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 struct UncheckedHandle: @unchecked Sendable { let handle: FileHandle; init(_ h: FileHandle) { handle = h } }

@@ -52,7 +52,8 @@ import Testing
                 }
             }
         }
-        #expect(cases >= 10_000)
+        print("[fuzz] \(cases) messages: \(accepted) accepted, \(rejected) rejected")
+        #expect(cases >= 5_000)  // time-bounded so a loaded machine cannot stall the suite
         #expect(accepted > 0 && rejected > 0)
     }
 
@@ -127,29 +128,34 @@ let mallocCounter: CountFn? = dlsym(dlopen(nil, RTLD_NOW), "edgeseg_malloc_count
             link.stats = sampleHeartbeat()
             let defects = sampleDefects()
             let px = goldenMaskPixels(width: goldenMaskWidth, height: goldenMaskHeight)
-            // Warm up (first-use lazies: CRC table, socket paths).
             link.start(now: 0)
-            let n = 200
-            let before = count()
-            var messages: UInt64 = link.counters.messagesSent
-            defects.withUnsafeBufferPointer { d in
-                px.withUnsafeBufferPointer { p in
-                    for i in 0..<n {
-                        let now = UInt64(i + 1) * 10_000_000
-                        link.sendDetections(frameId: UInt32(i), captureTimestampMicros: now / 1000, defects: d, now: now)
-                        if i % 20 == 0 { link.raiseAlarm(sampleAlarm(UInt32(i)), now: now) }
-                        if i % 50 == 0 { _ = link.sendMask(frameId: UInt32(i), width: goldenMaskWidth, height: goldenMaskHeight, classCount: 3, pixels: p, now: now) }
-                        link.sendHeartbeat(now: now)
-                        link.poll(now: now)
+            let sink = UnsafeMutableRawBufferPointer.allocate(byteCount: 2048, alignment: 8)
+            defer { sink.deallocate() }
+            func cycle(_ range: Range<Int>) {
+                defects.withUnsafeBufferPointer { d in
+                    px.withUnsafeBufferPointer { p in
+                        for i in range {
+                            let now = UInt64(i + 1) * 10_000_000
+                            link.sendDetections(frameId: UInt32(i), captureTimestampMicros: now / 1000, defects: d, now: now)
+                            if i % 20 == 0 { link.raiseAlarm(sampleAlarm(UInt32(i)), now: now) }  // no ACKs: retries, then overflow
+                            if i % 50 == 0 { _ = link.sendMask(frameId: UInt32(i), width: goldenMaskWidth, height: goldenMaskHeight, classCount: 3, pixels: p, now: now) }
+                            link.sendHeartbeat(now: now)
+                            link.poll(now: now)
+                            while pc.receive(into: sink) != nil {}  // keep the socket buffer from filling
+                        }
                     }
                 }
             }
+            // Warm-up runs every path once (first use instantiates Swift runtime metadata).
+            cycle(0..<200)
+            let sentBefore = link.counters.messagesSent
+            let before = count()
+            cycle(200..<400)
             let allocs = count() - before
-            messages = link.counters.messagesSent - messages
+            let messages = link.counters.messagesSent - sentBefore
             print("[alloc] hmac=\(signed) messages=\(messages) mallocs=\(allocs) per message=\(Double(allocs) / Double(messages))")
             if !signed { #expect(allocs == 0) }
-            var buf = [UInt8](repeating: 0, count: 2048)
-            while buf.withUnsafeMutableBytes({ pc.receive(into: $0) }) != nil {}
+            #expect(link.counters.sendErrors == 0)
         }
     }
 }

@@ -53,12 +53,18 @@ func drive<T>(_ link: BoardLink<T>, seconds: Double, every: UInt32 = 2000, _ don
             defects.withUnsafeBufferPointer { _ = link.sendDetections(frameId: UInt32(i), captureTimestampMicros: now / 1000, defects: $0, now: now) }
             link.poll(now: now)
         }
+        let t0 = Date()
         let allAcked = drive(link, seconds: 15) { link.alarmQueueDepth == 0 }
+        print("[lossy] hmac=\(signed) all \(alarmCount) alarms acked after \(String(format: "%.2f", Date().timeIntervalSince(t0))) s; "
+              + "relay dropped \(relay.counts.droppedUp) up / \(relay.counts.droppedDown) down; "
+              + "retransmissions \(link.counters.alarmRetransmissions); gaps \(service.counters.gaps), missing \(service.counters.missing), "
+              + "duplicates \(service.counters.alarmsDuplicate)")
         #expect(allAcked, "alarms still unacknowledged: \(link.alarmQueueDepth)")
         // Everything acknowledged is on disk, exactly once per event.
         let stored = try AlarmStore(path: dir + "/alarms.sqlite").all()
         #expect(Set(stored.map(\.alarmId)) == Set((0..<alarmCount).map(UInt32.init)))
         #expect(stored.count == alarmCount)
+        #expect(waitUntil(2) { service.counters.alarmsNew == UInt64(alarmCount) })
         let c = service.counters
         #expect(c.alarmsNew == UInt64(alarmCount))
         #expect(c.gaps > 0 && c.missing > 0)            // the relay's drops were noticed
@@ -77,6 +83,7 @@ func drive<T>(_ link: BoardLink<T>, seconds: Double, every: UInt32 = 2000, _ don
         config.retryInitialNanos = 100_000_000
         config.retryMaxNanos = 1_000_000_000
         config.heartbeatIntervalNanos = 1_000_000_000_000  // only the forced one
+        config.retryJitter = 0  // exact doubling, so the schedule below is exact
         let boardSocket = try UDPSocket(bind: IPv4Endpoint(parsing: "127.0.0.1:0"))
         let link = BoardLink(config: config, transport: UDPTransport(socket: boardSocket, peer: pc.localEndpoint), now: 0)
         defer { link.transport.deallocate() }
@@ -226,5 +233,26 @@ func drive<T>(_ link: BoardLink<T>, seconds: Double, every: UInt32 = 2000, _ don
         #expect(s2.counters.alarmsDuplicate >= 1)
         let stored = try AlarmStore(path: db).all()
         #expect(stored.map(\.alarmId).sorted() == [1, 2])
+    }
+
+    @Test func aBoardThatStopsTalkingIsReportedSilent() throws {
+        let events = EventBox()
+        let service = ReceiverService(endpoint: .udp(try IPv4Endpoint(parsing: "127.0.0.1:0"))) { events.add($0) }
+        try service.start()
+        defer { service.stop() }
+        var config = LinkConfig(boardId: 8)
+        config.hello.heartbeatIntervalMillis = 50
+        config.heartbeatIntervalNanos = 50_000_000
+        let link = BoardLink(config: config, transport: UDPTransport(socket: try UDPSocket(bind: IPv4Endpoint(parsing: "127.0.0.1:0")),
+                                                                     peer: service.localEndpoint), now: monotonicNanos())
+        defer { link.transport.deallocate() }
+        link.start(now: monotonicNanos())
+        _ = drive(link, seconds: 0.3) { false }  // alive: heartbeats every 50 ms
+        #expect(events.count("board_silent") == 0)
+        #expect(events.count("heartbeat") >= 3)
+        // The board dies; after 3 missed intervals the PC says so, once.
+        #expect(waitUntil(3) { events.count("board_silent") == 1 })
+        usleep(300_000)
+        #expect(events.count("board_silent") == 1)
     }
 }
