@@ -32,6 +32,8 @@ def scene():
     sc = random_scene(np.random.default_rng(7), W, H, defect_rate=0.0, angle_max=0.0)
     sc.angle, sc.centre, sc.radius = 0.0, (0.5, 0.5), 95.0
     sc.light, sc.spec, sc.grease = -0.3, 0.5, 0.15
+    # blue-grey backdrop: the demo model (trained 55 CPU-minutes) takes brown backgrounds for rust
+    sc.bg['color'] = (0.85, 0.95, 1.12)
     # the rope moves right-to-left (u grows with time); frame t shows u in [t*SPEED - W/2, t*SPEED + W/2]
     # defects are placed so they enter, cross and leave, with quiet stretches in between
     # frame t shows u in [60t - 320, 60t + 320]: wear in frames ~3-13, broken wires ~18-28,
