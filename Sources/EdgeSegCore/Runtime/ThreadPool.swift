@@ -10,8 +10,55 @@ import Synchronization
 
 public typealias PoolJob = @convention(c) (UnsafeMutableRawPointer, Int, Int) -> Void
 
+/// The owner handle: releasing it stops and joins the workers (they only hold `PoolShared`).
 public final class ThreadPool: @unchecked Sendable {
-    public let size: Int
+    public var size: Int { shared.size }
+    let shared: PoolShared
+    private var threads: [pthread_t] = []
+
+    private struct Start { var shared: Unmanaged<PoolShared>; var part: Int; var cpu: Int }
+
+    /// `size` parts: the calling thread runs part 0, `size - 1` workers run the rest.
+    /// `affinity`: CPU ids; worker k (part k) is pinned to affinity[k % count]; the caller is left alone.
+    public init(size: Int, affinity: [Int]? = nil) throws {
+        shared = PoolShared(size: max(1, size))
+        for part in 1..<shared.size {
+            let cpu = affinity.flatMap { $0.isEmpty ? nil : $0[part % $0.count] } ?? -1
+            let start = UnsafeMutablePointer<Start>.allocate(capacity: 1)
+            start.initialize(to: Start(shared: Unmanaged.passRetained(shared), part: part, cpu: cpu))
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { raw in
+                let s = raw!.assumingMemoryBound(to: Start.self)
+                let info = s.move(); s.deallocate()
+                if info.cpu >= 0 { pinCurrentThread(to: info.cpu) }
+                info.shared.takeRetainedValue().workerLoop(part: info.part)
+                return nil
+            }, start)
+            if rc != 0 {
+                start.pointee.shared.release(); start.deallocate()
+                stopAndJoin()
+                throw GraphError("pthread_create failed (\(rc))")
+            }
+            threads.append(tid)
+        }
+    }
+
+    deinit { stopAndJoin() }
+
+    private func stopAndJoin() {
+        shared.stop()
+        for t in threads { pthread_join(t, nil) }
+        threads.removeAll()
+    }
+
+    /// Runs job(context, part, size) for every part, returning when all are done.
+    @inline(__always)
+    public func run(_ job: PoolJob, _ context: UnsafeMutableRawPointer) { shared.run(job, context) }
+}
+
+/// State shared by the caller and the workers.
+final class PoolShared: @unchecked Sendable {
+    let size: Int
     private let generation = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
@@ -21,51 +68,32 @@ public final class ThreadPool: @unchecked Sendable {
     private let wakeCond: UnsafeMutablePointer<pthread_cond_t>
     private let doneMutex: UnsafeMutablePointer<pthread_mutex_t>
     private let doneCond: UnsafeMutablePointer<pthread_cond_t>
-    private var threads: [pthread_t] = []
     private let spinIterations = 20_000
 
-    private struct Start { var pool: Unmanaged<ThreadPool>; var part: Int; var cpu: Int }
-
-    /// `size` parts: the calling thread runs part 0, `size - 1` workers run the rest.
-    /// `affinity`: CPU ids; worker k (part k) is pinned to affinity[k % count]; the caller is left alone.
-    public init(size: Int, affinity: [Int]? = nil) throws {
-        self.size = max(1, size)
+    init(size: Int) {
+        self.size = size
         wakeMutex = .allocate(capacity: 1); wakeCond = .allocate(capacity: 1)
         doneMutex = .allocate(capacity: 1); doneCond = .allocate(capacity: 1)
         pthread_mutex_init(wakeMutex, nil); pthread_cond_init(wakeCond, nil)
         pthread_mutex_init(doneMutex, nil); pthread_cond_init(doneCond, nil)
-        for part in 1..<self.size {
-            let cpu = affinity.flatMap { $0.isEmpty ? nil : $0[part % $0.count] } ?? -1
-            let start = UnsafeMutablePointer<Start>.allocate(capacity: 1)
-            start.initialize(to: Start(pool: Unmanaged.passUnretained(self), part: part, cpu: cpu))
-            var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { raw in
-                let s = raw!.assumingMemoryBound(to: Start.self)
-                let info = s.move(); s.deallocate()
-                if info.cpu >= 0 { pinCurrentThread(to: info.cpu) }
-                // No strong reference from the worker: the owner's release must reach deinit, which joins us.
-                info.pool._withUnsafeGuaranteedRef { $0.workerLoop(part: info.part) }
-                return nil
-            }, start)
-            if rc != 0 { start.deallocate(); stop(); throw GraphError("pthread_create failed (\(rc))") }
-            threads.append(tid)
-        }
     }
 
-    deinit { stop() }
+    deinit {
+        pthread_mutex_destroy(wakeMutex); pthread_cond_destroy(wakeCond)
+        pthread_mutex_destroy(doneMutex); pthread_cond_destroy(doneCond)
+        wakeMutex.deallocate(); wakeCond.deallocate(); doneMutex.deallocate(); doneCond.deallocate()
+    }
 
-    private func stop() {
+    func stop() {
         if stopping.exchange(true, ordering: .acquiringAndReleasing) == false {
             pthread_mutex_lock(wakeMutex)
             generation.add(1, ordering: .releasing)
             pthread_cond_broadcast(wakeCond)
             pthread_mutex_unlock(wakeMutex)
-            for t in threads { pthread_join(t, nil) }
-            threads.removeAll()
         }
     }
 
-    private func workerLoop(part: Int) {
+    func workerLoop(part: Int) {
         var seen = 0
         while true {
             var spins = 0
@@ -88,8 +116,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Runs job(context, part, size) for every part, returning when all are done.
-    public func run(_ job: PoolJob, _ context: UnsafeMutableRawPointer) {
+    func run(_ job: PoolJob, _ context: UnsafeMutableRawPointer) {
         if size == 1 { job(context, 0, 1); return }
         self.job = job
         self.context = context
