@@ -36,37 +36,21 @@ public func f32Activate(_ a: F32Activation, _ x: Float) -> Float {
     }
 }
 
-@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-@inline(__always) private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
-
-/// dst[i] = f(src[i]); src may equal dst (in place: each lane is read before it is written).
+/// dst[i] = f(src[i]); src may equal dst (in place).
 public func f32Unary(_ a: F32Activation, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
     switch a {
     case .none:
         if UnsafePointer(dst) != src { dst.update(from: src, count: count) }
     case .relu:
-        let v = count & ~7
-        for i in stride(from: 0, to: v, by: 8) { store8(pointwiseMax(load8(src + i), .zero), dst + i) }
-        for i in v..<count { let x = src[i]; dst[i] = x > 0 ? x : 0 }
+        for i in 0..<count { let x = src[i]; dst[i] = x > 0 ? x : 0 }
     case .clip(let lo, let hi):
-        let v = count & ~7
-        let l = SIMD8<Float>(repeating: lo), h = SIMD8<Float>(repeating: hi)
-        for i in stride(from: 0, to: v, by: 8) { store8(pointwiseMin(pointwiseMax(load8(src + i), l), h), dst + i) }
-        for i in v..<count { let x = src[i]; dst[i] = x < lo ? lo : (x > hi ? hi : x) }
+        for i in 0..<count { let x = src[i]; dst[i] = x < lo ? lo : (x > hi ? hi : x) }
     case .neg:
         for i in 0..<count { dst[i] = -src[i] }
     case .sigmoid:
-        let v = count & ~7
-        for i in stride(from: 0, to: v, by: 8) { store8(1 / (1 + f32Exp8(-load8(src + i))), dst + i) }
-        for i in v..<count { dst[i] = f32Sigmoid(src[i]) }
+        for i in 0..<count { dst[i] = f32Sigmoid(src[i]) }
     case .silu:
-        let v = count & ~7
-        for i in stride(from: 0, to: v, by: 8) { let x = load8(src + i); store8(x / (1 + f32Exp8(-x)), dst + i) }
-        for i in v..<count { let x = src[i]; dst[i] = x * f32Sigmoid(x) }
+        for i in 0..<count { let x = src[i]; dst[i] = x * f32Sigmoid(x) }
     default:
         for i in 0..<count { dst[i] = f32Activate(a, src[i]) }
     }

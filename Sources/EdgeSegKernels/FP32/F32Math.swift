@@ -106,23 +106,3 @@ public func f32Pow(_ x: Float, _ e: Float) -> Float {
     let odd = Int64(e) & 1 == 1
     return odd ? -m : m
 }
-
-/// Eight-lane exp (same Cephes polynomial). Inputs are clamped to [-87.3, 88.37], so results stay
-/// finite: sigmoid/SiLU built on it saturate exactly like the scalar form.
-@inline(__always)
-public func f32Exp8(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
-    let x = xIn.clamped(lowerBound: SIMD8(repeating: -87.33654), upperBound: SIMD8(repeating: 88.37626))
-    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
-    var r = x - n * 0.693359375
-    r = r + n * 2.12194440e-4
-    let z = r * r
-    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
-    p = p * r + 1.3981999507e-3
-    p = p * r + 8.3334519073e-3
-    p = p * r + 4.1665795894e-2
-    p = p * r + 1.6666665459e-1
-    p = p * r + 5.0000001201e-1
-    let y = p * z + r + 1
-    let e = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-    return y * unsafeBitCast(e, to: SIMD8<Float>.self)
-}
