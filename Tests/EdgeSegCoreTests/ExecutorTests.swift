@@ -60,15 +60,27 @@ import CAllocCounter
     }
 
     @Test func largeMatMulAndGemmUseBLASCorrectly() throws {
+        try compare(blasGraph(), threads: [1, 3])
+    }
+}
+
+/// MatMul and Gemm big enough for the OpenBLAS paths (batched and row-split).
+func blasGraph() -> Graph {
         var b = GraphBuilder(seed: 4)
+        // 40x50x64 per batch is below blasMinMNK (own GEMM, where OpenBLAS's small kernel would malloc);
+        // the Gemm below (50x33x240) too; the 1x1 conv (96x4096x64) goes to OpenBLAS.
         let x = b.input([2, 3, 40, 64])
         let m = b.node1(.matMul, [x, b.const([64, 50])], [2, 3, 40, 50])
+        let big = b.conv(b.node1(.reshape, [x], [1, 24, 20, 32]), cout: 96, k: [1, 1])
+        let big2 = b.node1(.matMul, [b.node1(.reshape, [x], [1, 240, 64]), b.const([64, 300])], [1, 240, 300])
         let f = b.node1(.reshape, [m], [240, 50])
         let ge = b.node1(.gemm(GemmAttrs(transA: true, transB: false, alpha: 0.5, beta: 2, activation: .tanh)),
                          [f, b.const([240, 33]), b.const([1, 33])], [50, 33])
-        b.g.outputs = [m, ge]
-        try compare(b.g, threads: [1, 3])
-    }
+        b.g.outputs = [m, ge, big, big2]
+        return b.g
+}
+
+extension ExecutorTests {
 
     @Test func knownValues() throws {
         // Resize 2x2 -> 4x4 linear half_pixel (PyTorch align_corners=False) and align_corners.
@@ -101,8 +113,8 @@ import CAllocCounter
 /// Counts heap allocations made by the test thread and every pool thread during 20 runs.
 @Suite(.serialized) struct ZeroAllocationTests {
     @Test func inferenceAllocatesNothing() throws {
-        for threads in [1, 3] {
-            let exe = try Executor(graph: allOpsGraph(), threads: threads)
+        for (threads, graph) in [(1, allOpsGraph()), (3, allOpsGraph()), (1, blasGraph()), (3, blasGraph())] {
+            let exe = try Executor(graph: graph, threads: threads)
             fill(exe.input(0), seed: 1)
             exe.profiling = true
             exe.run()   // warm: first touch of OpenBLAS buffers and thread-local state

@@ -14,6 +14,22 @@ public struct ExecutorError: Error, CustomStringConvertible, Equatable {
     public var description: String { "executor: \(message)" }
 }
 
+/// Products with M·N·K at or below this go to our own GEMM: OpenBLAS 0.3.21 routes them to its
+/// x86 "small matrix" kernels, which malloc a packing buffer on every call (found by the
+/// zero-allocation test; see ZeroAllocationTests). Above it OpenBLAS uses its preallocated buffers.
+let blasMinMNK = 1 << 20
+
+@inline(__always)
+func gemmNN(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+            c: UnsafeMutablePointer<Float>, ldc: Int, useBLAS: Bool) {
+    if useBLAS && m * n * k > blasMinMNK {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                    a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    } else {
+        f32GemmReference(m: m, n: n, k: k, alpha: 1, a: a, lda: lda, transA: false, b: b, ldb: ldb, transB: false, out: c, ldo: ldc)
+    }
+}
+
 /// Per-thread im2col scratch budget (floats); tiles of output columns are sized to fit it.
 let im2colScratchFloats = 1 << 20
 
@@ -276,8 +292,8 @@ public final class Executor: @unchecked Sendable {
                         b = col; ldb = cols
                     }
                     let yOff = (n * s.outChannels + g * coutG) * hw + c0
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(k), 1,
-                                c.w + g * coutG * k, Int32(k), b, Int32(ldb), 0, c.y + yOff, Int32(hw))
+                    gemmNN(m: coutG, n: cols, k: k, a: c.w + g * coutG * k, lda: k, b: b, ldb: ldb,
+                           c: c.y + yOff, ldc: hw, useBLAS: true)
                     f32ConvEpilogue(c.y + yOff, ld: hw, rows: coutG, cols: cols, bias: c.bias.map { $0 + g * coutG },
                                     residual: c.residual.map { UnsafePointer($0 + yOff) }, activation: c.act)
                 }
@@ -290,7 +306,7 @@ public final class Executor: @unchecked Sendable {
         if rows.isEmpty { return }
         let a = s.transA ? s.a + rows.lowerBound : s.a + rows.lowerBound * s.lda
         let y = s.y + rows.lowerBound * s.n
-        if s.useBLAS {
+        if s.useBLAS && rows.count * s.n * s.k > blasMinMNK {
             cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
                         Int32(rows.count), Int32(s.n), Int32(s.k), s.alpha, a, Int32(s.lda), s.b, Int32(s.ldb), 0, y, Int32(s.n))
         } else {
@@ -314,13 +330,7 @@ public final class Executor: @unchecked Sendable {
             for i in f32PartRange(count, part, parts) {
                 let (oa, ob) = d.offsets(i)
                 let y = s.y + i * d.m * d.n
-                if s.useBLAS {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.m), Int32(d.n), Int32(d.k), 1,
-                                s.a + oa, Int32(d.k), s.b + ob, Int32(d.n), 0, y, Int32(d.n))
-                } else {
-                    f32GemmReference(m: d.m, n: d.n, k: d.k, alpha: 1, a: s.a + oa, lda: d.k, transA: false,
-                                     b: s.b + ob, ldb: d.n, transB: false, out: y, ldo: d.n)
-                }
+                gemmNN(m: d.m, n: d.n, k: d.k, a: s.a + oa, lda: d.k, b: s.b + ob, ldb: d.n, c: y, ldc: d.n, useBLAS: s.useBLAS)
             }
         } else {
             // Few large matrices: split each one's rows.
@@ -328,9 +338,8 @@ public final class Executor: @unchecked Sendable {
             if rows.isEmpty { return }
             for i in 0..<count {
                 let (oa, ob) = d.offsets(i)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(d.n), Int32(d.k), 1,
-                            s.a + oa + rows.lowerBound * d.k, Int32(d.k), s.b + ob, Int32(d.n), 0,
-                            s.y + i * d.m * d.n + rows.lowerBound * d.n, Int32(d.n))
+                gemmNN(m: rows.count, n: d.n, k: d.k, a: s.a + oa + rows.lowerBound * d.k, lda: d.k, b: s.b + ob, ldb: d.n,
+                       c: s.y + i * d.m * d.n + rows.lowerBound * d.n, ldc: d.n, useBLAS: true)
             }
         }
     }
