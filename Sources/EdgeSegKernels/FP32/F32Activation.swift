@@ -58,8 +58,13 @@ public func f32Unary(_ a: F32Activation, _ src: UnsafePointer<Float>, _ dst: Uns
 
 @inline(__always)
 public func f32ApplyActivation(_ a: F32Activation, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-    if a == .none { return }
-    f32Unary(a, UnsafePointer(p), p, count)
+    // Single-pointer loops for the common fused activations: no aliasing question, so they vectorise.
+    switch a {
+    case .none: return
+    case .relu: for i in 0..<count { let x = p[i]; p[i] = x > 0 ? x : 0 }
+    case .clip(let lo, let hi): for i in 0..<count { let x = p[i]; p[i] = x < lo ? lo : (x > hi ? hi : x) }
+    default: f32Unary(a, UnsafePointer(p), p, count)
+    }
 }
 
 /// The slice of `total` items that worker `part` of `parts` handles (contiguous, balanced).
