@@ -1,0 +1,236 @@
+import EdgeSegCore
+
+// MARK: - affine folding (BatchNorm → Conv)
+
+/// Conv → Mul/Add/Sub by a per-output-channel constant ([C,1,1], [1,C,1,1] or a scalar) folds
+/// into the conv's weights and bias. The importer lowers standalone BatchNormalization to exactly
+/// this Mul+Add pair, so this is the BatchNorm fold. Folded weights are new constants: a weight
+/// shared by several convs (GGCA's shared MLP) is never rewritten in place.
+func foldAffineIntoConv(_ g: inout Graph) -> Int {
+    var count = 0
+    while true {
+        let idx = GraphIndex(g)
+        var done = false
+        for (ci, conv) in g.nodes.enumerated() {
+            guard case .conv(let attrs) = conv.op, !attrs.hasResidual, attrs.activation == nil,
+                  let ni = idx.soleConsumer(conv.outputs[0]) else { continue }
+            let next = g.nodes[ni]
+            guard case .binary(let b) = next.op, b == .mul || b == .add || b == .sub,
+                  next.inputs.count == 2 else { continue }
+            let convOut = conv.outputs[0]
+            let otherSide = next.inputs[0] == convOut ? 1 : 0
+            // x - c folds; c - x does not (it would negate the conv).
+            if b == .sub && otherSide == 0 { continue }
+            let cid = next.inputs[otherSide]
+            guard next.inputs[1 - otherSide] == convOut, let c = g.constantTensor(cid), c.isFloat else { continue }
+            let m = g.tensors[convOut].shape[1]
+            let rank4 = [Int](repeating: 1, count: max(0, 4 - c.shape.count)) + c.shape
+            guard rank4.count == 4, rank4[0] == 1, rank4[2] == 1, rank4[3] == 1, rank4[1] == m || rank4[1] == 1 else { continue }
+            // The other operand must not broadcast the output bigger than the conv output.
+            guard g.tensors[next.outputs[0]].shape == g.tensors[convOut].shape else { continue }
+            let per = c.floats.count == 1 ? [Float](repeating: c.floats[0], count: m) : c.floats
+            guard let w = g.constantTensor(conv.inputs[1]), let bias = g.constantTensor(conv.inputs[2]) else { continue }
+            var wv = w.floats, bv = bias.floats
+            let perOut = wv.count / m
+            switch b {
+            case .mul:
+                for o in 0..<m { for k in 0..<perOut { wv[o * perOut + k] *= per[o] }; bv[o] *= per[o] }
+            case .add: for o in 0..<m { bv[o] += per[o] }
+            default: for o in 0..<m { bv[o] -= per[o] }
+            }
+            var newConv = conv
+            if b == .mul { newConv.inputs[1] = g.addConstant(g.tensors[conv.inputs[1]].name + "/folded", ConstTensor(shape: w.shape, floats: wv)) }
+            newConv.inputs[2] = g.addConstant(conv.name + "/bias_folded", ConstTensor(shape: [m], floats: bv))
+            newConv.outputs = next.outputs
+            g.nodes[ci] = newConv
+            g.removeNodes([ni])
+            count += 1; done = true
+            break
+        }
+        if !done { return count }
+    }
+}
+
+// MARK: - pattern recognition
+
+/// x·sigmoid(x) → silu(x); the exporters' erf form x·0.5·(1+erf(x/√2)) → gelu(x).
+func recogniseActivationPatterns(_ g: inout Graph) -> Int {
+    var count = 0
+    var idx = GraphIndex(g)
+    var removed = Set<Int>()
+    for (mi, mul) in g.nodes.enumerated() {
+        guard case .binary(.mul) = mul.op, mul.inputs.count == 2 else { continue }
+        for side in 0..<2 {
+            let s = mul.inputs[side], x = mul.inputs[1 - side]
+            guard let pi = idx.producer[s], !removed.contains(pi), case .unary(.sigmoid) = g.nodes[pi].op,
+                  g.nodes[pi].inputs[0] == x, idx.soleConsumer(s) == mi,
+                  g.tensors[x].shape == g.tensors[mul.outputs[0]].shape else { continue }
+            g.nodes[mi] = Node(name: mul.name, op: .unary(.silu), inputs: [x], outputs: mul.outputs)
+            removed.insert(pi); count += 1
+            break
+        }
+    }
+    g.removeNodes(removed); removed = []
+    idx = GraphIndex(g)
+
+    func producerOp(_ t: TensorID) -> (Int, Node)? { idx.producer[t].map { ($0, g.nodes[$0]) } }
+    func isConst(_ t: TensorID, _ v: Float, tol: Float = 1e-5) -> Bool {
+        guard let c = g.scalarConstant(t) else { return false }
+        return Swift.abs(c - v) <= tol
+    }
+    /// The non-constant operand of binary `n` whose other operand is the scalar `v`.
+    func operand(_ n: Node, _ op: BinaryOp, scalar v: Float, tol: Float = 1e-5) -> TensorID? {
+        guard case .binary(let b) = n.op, b == op, n.inputs.count == 2 else { return nil }
+        if isConst(n.inputs[1], v, tol: tol) { return n.inputs[0] }
+        if op != .div, op != .sub, isConst(n.inputs[0], v, tol: tol) { return n.inputs[1] }
+        return nil
+    }
+    for (ei, erf) in g.nodes.enumerated() {
+        guard case .unary(.erf) = erf.op, let (di, div) = producerOp(erf.inputs[0]),
+              idx.soleConsumer(div.outputs[0]) == ei else { continue }
+        guard let x = operand(div, .div, scalar: 2.0.squareRoot().f, tol: 1e-4) ?? operand(div, .mul, scalar: (0.5).squareRoot().f, tol: 1e-4) else { continue }
+        guard let ai = idx.soleConsumer(erf.outputs[0]), operand(g.nodes[ai], .add, scalar: 1) == erf.outputs[0],
+              let mi = idx.soleConsumer(g.nodes[ai].outputs[0]) else { continue }
+        let mul = g.nodes[mi]
+        guard case .binary(.mul) = mul.op else { continue }
+        let onePlus = g.nodes[ai].outputs[0]
+        let other = mul.inputs[0] == onePlus ? mul.inputs[1] : mul.inputs[0]
+        var dead: Set<Int> = [di, ei, ai]
+        var final: Int
+        if other == x, let hi = idx.soleConsumer(mul.outputs[0]), operand(g.nodes[hi], .mul, scalar: 0.5) == mul.outputs[0] {
+            dead.insert(mi); final = hi                      // (x · (1+erf)) · 0.5
+        } else if let (hi, half) = producerOp(other), operand(half, .mul, scalar: 0.5) == x, idx.soleConsumer(other) == mi {
+            dead.insert(hi); final = mi                      // (x · 0.5) · (1+erf)
+        } else { continue }
+        guard g.tensors[x].shape == g.tensors[g.nodes[final].outputs[0]].shape, dead.isDisjoint(with: removed) else { continue }
+        g.nodes[final] = Node(name: g.nodes[final].name, op: .unary(.gelu), inputs: [x], outputs: g.nodes[final].outputs)
+        removed.formUnion(dead); count += 1
+    }
+    g.removeNodes(removed)
+    return count
+}
+
+private extension Double { var f: Float { Float(self) } }
+
+// MARK: - fusion
+
+/// Conv → Add(other) with `other` the same shape: the conv takes `other` as its residual input.
+func fuseResidualAdd(_ g: inout Graph) -> Int {
+    var count = 0
+    while true {
+        let idx = GraphIndex(g)
+        var fused = false
+        for (ai, add) in g.nodes.enumerated() {
+            guard case .binary(.add) = add.op, add.inputs.count == 2 else { continue }
+            for side in 0..<2 {
+                let t = add.inputs[side], other = add.inputs[1 - side]
+                guard let ci = idx.producer[t], case .conv(var attrs) = g.nodes[ci].op,
+                      !attrs.hasResidual, attrs.activation == nil, idx.soleConsumer(t) == ai, other != t,
+                      g.constants[other] == nil,
+                      g.tensors[other].shape == g.tensors[t].shape else { continue }
+                attrs.hasResidual = true
+                var conv = g.nodes[ci]
+                conv.op = .conv(attrs)
+                conv.inputs.append(other)
+                conv.outputs = add.outputs
+                g.nodes[ci] = conv
+                g.removeNodes([ai])
+                count += 1; fused = true
+                break
+            }
+            if fused { break }
+        }
+        if !fused { break }
+    }
+    // A residual may be produced after the conv in file order; restore a valid order.
+    if count > 0 { _ = sortTopologically(&g) }
+    return count
+}
+
+/// Conv/Gemm → activation: the activation moves into the producer's attributes.
+func fuseActivations(_ g: inout Graph) -> Int {
+    var count = 0
+    let idx = GraphIndex(g)
+    var removed = Set<Int>()
+    for (ui, un) in g.nodes.enumerated() {
+        guard case .unary(let u) = un.op, isFusable(u), let pi = idx.producer[un.inputs[0]],
+              !removed.contains(pi), idx.soleConsumer(un.inputs[0]) == ui else { continue }
+        var p = g.nodes[pi]
+        switch p.op {
+        case .conv(var a) where a.activation == nil: a.activation = u; p.op = .conv(a)
+        case .gemm(var a) where a.activation == nil: a.activation = u; p.op = .gemm(a)
+        default: continue
+        }
+        p.outputs = un.outputs
+        g.nodes[pi] = p
+        removed.insert(ui); count += 1
+    }
+    g.removeNodes(removed)
+    return count
+}
+
+func isFusable(_ u: UnaryOp) -> Bool {
+    switch u {
+    case .relu, .clip, .sigmoid, .hardSwish, .silu: return true
+    default: return false
+    }
+}
+
+// MARK: - cleanup
+
+/// Drops nodes that no graph output depends on, then compacts the tensor table (unused
+/// constants and intermediates go; ids are renumbered densely).
+func removeDeadNodes(_ g: inout Graph) -> Int {
+    var needed = Set(g.outputs)
+    var keep = [Bool](repeating: false, count: g.nodes.count)
+    for i in stride(from: g.nodes.count - 1, through: 0, by: -1) where g.nodes[i].outputs.contains(where: needed.contains) {
+        keep[i] = true
+        needed.formUnion(g.nodes[i].inputs)
+    }
+    let before = g.nodes.count
+    g.nodes = g.nodes.enumerated().filter { keep[$0.offset] }.map(\.element)
+    compactTensors(&g)
+    return before - g.nodes.count
+}
+
+func compactTensors(_ g: inout Graph) {
+    var used = Set(g.inputs + g.outputs)
+    for n in g.nodes { used.formUnion(n.inputs); used.formUnion(n.outputs) }
+    var remap: [TensorID: TensorID] = [:]
+    var tensors: [TensorDesc] = []
+    var constants: [TensorID: ConstantData] = [:]
+    for (i, t) in g.tensors.enumerated() where used.contains(i) {
+        remap[i] = tensors.count
+        if let c = g.constants[i] { constants[tensors.count] = c }
+        tensors.append(t)
+    }
+    g.tensors = tensors
+    g.constants = constants
+    g.inputs = g.inputs.map { remap[$0]! }
+    g.outputs = g.outputs.map { remap[$0]! }
+    for i in g.nodes.indices {
+        g.nodes[i].inputs = g.nodes[i].inputs.map { remap[$0]! }
+        g.nodes[i].outputs = g.nodes[i].outputs.map { remap[$0]! }
+    }
+}
+
+/// Stable Kahn sort: nodes keep their file order unless a dependency forces otherwise.
+/// Returns how many nodes moved.
+func sortTopologically(_ g: inout Graph) -> Int {
+    var ready = Set(g.inputs)
+    ready.formUnion(g.constants.keys)
+    var pending = Array(g.nodes.indices)
+    var order: [Int] = []
+    while !pending.isEmpty {
+        guard let k = pending.firstIndex(where: { g.nodes[$0].inputs.allSatisfy(ready.contains) }) else {
+            // A cycle or a dangling input: leave the rest in file order (validation reports it).
+            order += pending; break
+        }
+        let i = pending.remove(at: k)
+        order.append(i)
+        ready.formUnion(g.nodes[i].outputs)
+    }
+    let moved = zip(order, g.nodes.indices).filter { $0 != $1 }.count
+    g.nodes = order.map { g.nodes[$0] }
+    return moved
+}

@@ -1,1 +1,0 @@
-// EdgeSegCompiler: placeholder until its owner lands the first file.
