@@ -48,7 +48,9 @@ let package = Package(
         ]),
 
         .testTarget(name: "EdgeSegKernelsTests", dependencies: ["EdgeSegKernels"]),
-        .testTarget(name: "EdgeSegCoreTests", dependencies: ["EdgeSegCore"]),
+        // Test-only malloc interposer: counts heap allocations on tagged threads.
+        .target(name: "CAllocCounter"),
+        .testTarget(name: "EdgeSegCoreTests", dependencies: ["EdgeSegCore", "CAllocCounter"]),
         .testTarget(name: "EdgeSegCompilerTests", dependencies: ["EdgeSegCompiler"]),
         .testTarget(name: "EdgeSegCaptureTests", dependencies: ["EdgeSegCapture"]),
         .testTarget(name: "EdgeSegInspectTests", dependencies: ["EdgeSegInspect"]),

@@ -251,6 +251,14 @@ helper_model("gemm_matmul", [
     init("lo", np.array(-0.5, np.float32)), init("hi", np.array(0.5, np.float32))],
     note="MatMul broadcast, Gemm transA alpha beta, Clip input form, Transpose")
 
+helper_model("resize_nearest", [
+    helper.make_node("Resize", ["x", "", "", "s1"], ["a"], mode="nearest", coordinate_transformation_mode="half_pixel"),
+    helper.make_node("Resize", ["x", "", "", "s2"], ["b"], mode="nearest", coordinate_transformation_mode="align_corners", nearest_mode="ceil"),
+    helper.make_node("Resize", ["x", "", "", "s1"], ["c"], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="round_prefer_ceil"),
+], [("x", [1, 2, 5, 4])], ["a", "b", "c"], [
+    init("s1", np.array([1, 2, 8, 7], np.int64)), init("s2", np.array([1, 2, 3, 9], np.int64))],
+    note="Resize nearest: round_prefer_floor/half_pixel, ceil/align_corners, round_prefer_ceil/asymmetric")
+
 with open(os.path.join(OUT, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)
 total = sum(os.path.getsize(os.path.join(OUT, p)) for p in os.listdir(OUT))

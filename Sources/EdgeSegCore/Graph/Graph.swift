@@ -114,10 +114,16 @@ public enum CoordinateTransform: UInt8, Sendable, Equatable {
     case halfPixel, alignCorners, asymmetric, pytorchHalfPixel
 }
 
+/// ONNX `nearest_mode` (only used when mode == .nearest). PyTorch exports `floor`.
+public enum NearestMode: UInt8, Sendable, Equatable { case floor, ceil, roundPreferFloor, roundPreferCeil }
+
 public struct ResizeAttrs: Sendable, Equatable {
     public var mode: ResizeMode
     public var transform: CoordinateTransform
-    public init(mode: ResizeMode, transform: CoordinateTransform) { self.mode = mode; self.transform = transform }
+    public var nearestMode: NearestMode
+    public init(mode: ResizeMode, transform: CoordinateTransform, nearestMode: NearestMode = .floor) {
+        self.mode = mode; self.transform = transform; self.nearestMode = nearestMode
+    }
 }
 
 public struct GemmAttrs: Sendable, Equatable {

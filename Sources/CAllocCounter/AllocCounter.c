@@ -1,0 +1,37 @@
+// Interposes the glibc allocator entry points for the test executable and forwards to
+// glibc's internal __libc_* implementations (no dlsym, so no bootstrap recursion).
+#include "AllocCounter.h"
+#include <stddef.h>
+#include <errno.h>
+#include <stdatomic.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static _Atomic int64_t counted;
+static __thread int tracked;
+
+void alloc_counter_track_thread(int on) { tracked = on; }
+void alloc_counter_track_this_thread(void) { tracked = 1; }
+int64_t alloc_counter_count(void) { return atomic_load(&counted); }
+void alloc_counter_reset(void) { atomic_store(&counted, 0); }
+
+static inline void note(void) { if (tracked) atomic_fetch_add_explicit(&counted, 1, memory_order_relaxed); }
+
+void *malloc(size_t n) { note(); return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { note(); return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { note(); return __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+void *memalign(size_t a, size_t n) { note(); return __libc_memalign(a, n); }
+void *aligned_alloc(size_t a, size_t n) { note(); return __libc_memalign(a, n); }
+int posix_memalign(void **out, size_t a, size_t n) {
+    note();
+    if (a < sizeof(void *) || (a & (a - 1)) != 0) return EINVAL;
+    void *p = __libc_memalign(a, n);
+    if (!p && n) return ENOMEM;
+    *out = p;
+    return 0;
+}

@@ -1,0 +1,12 @@
+// Test-only: counts heap allocations (malloc, calloc, realloc, memalign family) made by
+// threads that opted in, so a test can prove a code path allocates nothing.
+#pragma once
+#include <stdint.h>
+
+/// Start (1) or stop (0) counting allocations made by the calling thread.
+void alloc_counter_track_thread(int on);
+/// Opt the calling thread in (signature usable as a C callback).
+void alloc_counter_track_this_thread(void);
+/// Allocations counted so far on all tracked threads.
+int64_t alloc_counter_count(void);
+void alloc_counter_reset(void);

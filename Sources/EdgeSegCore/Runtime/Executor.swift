@@ -1,0 +1,494 @@
+// The FP32 executor. Everything is allocated at load: the activation arena (planned by
+// MemoryPlanner), the weights, per-thread im2col scratch, the steps with resolved pointers,
+// the thread pool and the profiler counters. `run()` then performs no heap allocation.
+
+import CBLAS
+import EdgeSegKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct ExecutorError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "executor: \(message)" }
+}
+
+/// Per-thread im2col scratch budget (floats); tiles of output columns are sized to fit it.
+let im2colScratchFloats = 1 << 18
+
+public final class Executor: @unchecked Sendable {
+    public let graph: Graph
+    public let plan: MemoryPlan
+    public let threads: Int
+    public let arenaBytes: Int
+    public let weightBytes: Int
+    public let scratchBytes: Int
+    /// Per-node time is accumulated when true (two clock reads per step).
+    public var profiling = false
+
+    private let arena: UnsafeMutableRawPointer
+    private let weights: UnsafeMutableRawPointer
+    private let scratch: UnsafeMutablePointer<Float>
+    private let scratchStride: Int
+    private let steps: UnsafeMutablePointer<Step>
+    private let stepCount: Int
+    private var currentStep = 0
+    private let pool: ThreadPool
+    private let nodeNanos: UnsafeMutablePointer<UInt64>
+    private var profiledRuns = 0
+    private let inputPtrs: [UnsafeMutablePointer<Float>]
+    private let outputPtrs: [UnsafeMutablePointer<Float>]
+
+    /// - threads: parts every parallel step is split into (the caller's thread is one of them).
+    /// - affinity: CPU ids to pin the worker threads to (board profile: the big cores).
+    /// - memoryLimit: load fails if arena + weights + scratch exceed it.
+    /// - reference: run every conv/gemm/matmul with the scalar reference kernels (the parity oracle).
+    public init(graph g: Graph, threads: Int = 1, affinity: [Int]? = nil, memoryLimit: Int = Int.max,
+                reference: Bool = false) throws {
+        do { try validateGraph(g) } catch let e as GraphError { throw ExecutorError(e.description) }
+        for n in g.nodes {
+            if case .quantize = n.op { throw ExecutorError("node '\(n.name)': quantize needs the int8 executor") }
+            if case .dequantize = n.op { throw ExecutorError("node '\(n.name)': dequantize needs the int8 executor") }
+            for t in n.inputs + n.outputs where g.tensors[t].type != .float32 {
+                throw ExecutorError("node '\(n.name)': tensor '\(g.tensors[t].name)' is \(g.tensors[t].type), FP32 executor needs float32")
+            }
+        }
+        for t in g.inputs + g.outputs where g.tensors[t].type != .float32 {
+            throw ExecutorError("graph tensor '\(g.tensors[t].name)' is \(g.tensors[t].type), FP32 executor needs float32")
+        }
+        graph = g
+        self.threads = max(1, threads)
+        plan = planMemory(g)
+        arenaBytes = plan.arenaBytes
+
+        // Constants consumed by nodes, 64-byte aligned in one block.
+        var constOffset = [Int](repeating: -1, count: g.tensors.count)
+        var wBytes = 0
+        for id in g.constants.keys.sorted() {
+            guard case .float32 = g.constants[id]! else { continue }
+            constOffset[id] = wBytes
+            wBytes += alignUp(g.tensors[id].byteCount)
+        }
+        weightBytes = wBytes
+
+        // Scratch: the largest im2col tile.
+        var tileFloats = 0
+        var convTiles: [Int: (Int, Int)] = [:]
+        for (i, n) in g.nodes.enumerated() {
+            guard case .conv(let a) = n.op else { continue }
+            let s = Executor.convShape(g, n, a)
+            let mode = reference ? .direct : Executor.convMode(s)
+            let hw = s.outPlane
+            var tile = hw
+            switch mode {
+            case .im2col:
+                tile = max(16, min(hw, im2colScratchFloats / max(1, s.patchSize) / 16 * 16))
+                let wanted = (self.threads + s.batch - 1) / s.batch
+                tile = min(tile, max(16, (hw + wanted - 1) / wanted))
+                tile = min(tile, hw)
+                tileFloats = max(tileFloats, tile * s.patchSize)
+            case .gemm1x1:
+                let wanted = (self.threads + s.batch - 1) / s.batch
+                tile = min(hw, max(64, (hw + wanted - 1) / wanted))
+            default: break
+            }
+            convTiles[i] = (tile, (hw + tile - 1) / tile)
+        }
+        scratchStride = alignUp(tileFloats * 4) / 4
+        scratchBytes = scratchStride * 4 * self.threads
+        let (total, overflow) = arenaBytes.addingReportingOverflow(weightBytes + scratchBytes)
+        guard !overflow, total <= memoryLimit else {
+            throw ExecutorError("model needs \(arenaBytes) arena + \(weightBytes) weight + \(scratchBytes) scratch bytes, over the \(memoryLimit)-byte limit")
+        }
+
+        arena = .allocate(byteCount: max(arenaBytes, 64), alignment: 64)
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(arenaBytes, 64))   // page it in now
+        let weights = UnsafeMutableRawPointer.allocate(byteCount: max(weightBytes, 64), alignment: 64)
+        self.weights = weights
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchBytes, 64), alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(scratchBytes, 64) / 4)
+        scratch.initialize(repeating: 0, count: max(scratchBytes, 64) / 4)
+        for (id, off) in constOffset.enumerated() where off >= 0 {
+            if case .float32(let v) = g.constants[id]! {
+                v.withUnsafeBufferPointer { (weights + off).copyMemory(from: $0.baseAddress!, byteCount: v.count * 4) }
+            }
+        }
+
+        let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
+                                threads: self.threads, convTiles: convTiles, reference: reference)
+        let list = try lowering.lower()
+        stepCount = list.count
+        steps = .allocate(capacity: max(1, list.count))
+        steps.initialize(from: list, count: list.count)
+        nodeNanos = .allocate(capacity: max(1, g.nodes.count))
+        nodeNanos.initialize(repeating: 0, count: max(1, g.nodes.count))
+        inputPtrs = try g.inputs.map(lowering.ptr)
+        outputPtrs = try g.outputs.map(lowering.ptr)
+        // Our pool supplies the parallelism; OpenBLAS's own threads would oversubscribe the cores.
+        openblas_set_num_threads(1)
+        pool = try ThreadPool(size: self.threads, affinity: affinity)
+    }
+
+    deinit {
+        arena.deallocate(); weights.deallocate(); scratch.deallocate()
+        steps.deinitialize(count: stepCount); steps.deallocate()
+        nodeNanos.deallocate()
+    }
+
+    static func convShape(_ g: Graph, _ n: Node, _ a: ConvAttrs) -> F32ConvShape {
+        let x = g.tensors[n.inputs[0]].shape, w = g.tensors[n.inputs[1]].shape, y = g.tensors[n.outputs[0]].shape
+        return F32ConvShape(batch: x[0], inChannels: x[1], inHeight: x[2], inWidth: x[3],
+                            outChannels: w[0], outHeight: y[2], outWidth: y[3], kernelH: w[2], kernelW: w[3],
+                            strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
+                            dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.group)
+    }
+
+    static func convMode(_ s: F32ConvShape) -> ConvMode {
+        let depthwise = s.groups == s.inChannels && s.groups == s.outChannels
+        if depthwise { return s.kernelH == 3 && s.kernelW == 3 ? .depthwise3x3 : .direct }
+        if s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 && s.padLeft == 0
+            && s.outHeight == s.inHeight && s.outWidth == s.inWidth { return .gemm1x1 }
+        return .im2col
+    }
+
+    // MARK: running
+
+    public var inputCount: Int { inputPtrs.count }
+    public var outputCount: Int { outputPtrs.count }
+    public func inputShape(_ i: Int) -> [Int] { graph.tensors[graph.inputs[i]].shape }
+    public func outputShape(_ i: Int) -> [Int] { graph.tensors[graph.outputs[i]].shape }
+    /// The input tensor's storage: write it, then `run()`. It is never overwritten by a run.
+    public func input(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: inputPtrs[i], count: graph.tensors[graph.inputs[i]].elementCount)
+    }
+    /// Valid until the next `run()`.
+    public func output(_ i: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: outputPtrs[i], count: graph.tensors[graph.outputs[i]].elementCount)
+    }
+
+    private static let job: PoolJob = { ctx, part, parts in
+        let exe = Unmanaged<Executor>.fromOpaque(ctx).takeUnretainedValue()
+        exe.execute(exe.steps[exe.currentStep], part: part, parts: parts)
+    }
+
+    public func run() {
+        let ctx = Unmanaged.passUnretained(self).toOpaque()
+        let profile = profiling
+        for i in 0..<stepCount {
+            let t0 = profile ? monotonicNanos() : 0
+            if steps[i].parallel {
+                currentStep = i
+                pool.run(Executor.job, ctx)
+            } else {
+                execute(steps[i], part: 0, parts: 1)
+            }
+            if profile { nodeNanos[steps[i].node] &+= monotonicNanos() &- t0 }
+        }
+        if profile { profiledRuns += 1 }
+    }
+
+    /// Runs `body` once on every pool thread (the caller included), e.g. to tag threads in tests.
+    public func runOnEveryThread(_ body: @convention(c) () -> Void) {
+        var b = body
+        withUnsafeMutablePointer(to: &b) { p in
+            pool.run({ ctx, _, _ in ctx.assumingMemoryBound(to: (@convention(c) () -> Void).self).pointee() }, UnsafeMutableRawPointer(p))
+        }
+    }
+
+    // MARK: profile
+
+    public struct NodeProfile: Sendable {
+        public var node: Int, name: String, op: String, seconds: Double, macs: Int
+    }
+
+    public func resetProfile() {
+        nodeNanos.update(repeating: 0, count: max(1, graph.nodes.count))
+        profiledRuns = 0
+    }
+
+    /// Mean time per profiled run of every node that has steps.
+    public func profile() -> [NodeProfile] {
+        let runs = Double(max(1, profiledRuns))
+        return graph.nodes.enumerated().compactMap { i, n in
+            if case .reshape = n.op { return nil }
+            if case .identity = n.op { return nil }
+            return NodeProfile(node: i, name: n.name, op: opName(n.op), seconds: Double(nodeNanos[i]) / runs / 1e9, macs: nodeMACs(n, graph))
+        }
+    }
+
+    // MARK: step bodies
+
+    @inline(__always)
+    private func execute(_ step: Step, part: Int, parts: Int) {
+        switch step.kind {
+        case .conv(let c): runConv(c, part: part, parts: parts)
+        case .gemm(let s): runGemm(s, part: part, parts: parts)
+        case .matMul(let s): runMatMul(s, part: part, parts: parts)
+        case .binary(let op, let d, let a, let b, let y):
+            if d.dims.d0 == 1 && d.dims.d1 == 1 && d.dims.d2 == 1 && d.dims.d3 == 1 && d.dims.d4 == 1 {
+                f32BinaryFlat(op, a, aStride: d.aStrides.d5, b, bStride: d.bStrides.d5, y, count: d.dims.d5, part: part, parts: parts)
+            } else {
+                f32Binary(op, d, a, b, y, part: part, parts: parts)
+            }
+        case .unary(let act, let x, let y, let count): f32UnaryPart(act, x, y, count: count, part: part, parts: parts)
+        case .copy(let d, let s, let t): f32Copy(d, s, t, part: part, parts: parts)
+        case .fill(let p, let count, let v): f32Fill(p, count: count, value: v, part: part, parts: parts)
+        case .reduce(let op, let d, let s, let t): f32ReduceRun(op, d, s, t, part: part, parts: parts)
+        case .globalPool(let isMax, let s, let t, let planes, let size):
+            f32GlobalPool(isMax: isMax, s, t, planes: planes, planeSize: size, part: part, parts: parts)
+        case .pool(let d, let s, let t): f32Pool(d, s, t, part: part, parts: parts)
+        case .resize(let d, let s, let t): f32Resize(d, s, t, part: part, parts: parts)
+        case .softmax(let s, let t, let outer, let len, let inner):
+            f32Softmax(s, t, outer: outer, len: len, inner: inner, part: part, parts: parts)
+        case .layerNorm(let s, let t, let rows, let len, let scale, let bias, let eps):
+            f32LayerNorm(s, t, rows: rows, len: len, scale: scale, bias: bias, epsilon: eps, part: part, parts: parts)
+        case .instanceNorm(let s, let t, let planes, let channels, let size, let scale, let bias, let eps):
+            f32InstanceNorm(s, t, planes: planes, channels: channels, planeSize: size, scale: scale, bias: bias, epsilon: eps, part: part, parts: parts)
+        }
+    }
+
+    private func runConv(_ c: ConvStep, part: Int, parts: Int) {
+        let s = c.shape
+        switch c.mode {
+        case .depthwise3x3:
+            f32Depthwise3x3(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
+        case .direct:
+            f32ConvReference(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
+        case .gemm1x1, .im2col:
+            let hw = s.outPlane, cinG = s.inChannelsPerGroup, coutG = s.outChannelsPerGroup, k = s.patchSize
+            let col = scratch + part * scratchStride
+            for item in f32PartRange(s.batch * c.tilesPerImage, part, parts) {
+                let n = item / c.tilesPerImage
+                let c0 = (item % c.tilesPerImage) * c.tile
+                let cols = min(c.tile, hw - c0)
+                for g in 0..<s.groups {
+                    let groupInput = c.x + (n * s.inChannels + g * cinG) * s.inPlane
+                    let b: UnsafeMutablePointer<Float>
+                    let ldb: Int
+                    if c.mode == .gemm1x1 {
+                        b = groupInput + c0; ldb = s.inPlane
+                    } else {
+                        f32Im2colTile(s, groupInput: groupInput, col0: c0, cols: cols, dst: col)
+                        b = col; ldb = cols
+                    }
+                    let yOff = (n * s.outChannels + g * coutG) * hw + c0
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(coutG), Int32(cols), Int32(k), 1,
+                                c.w + g * coutG * k, Int32(k), b, Int32(ldb), 0, c.y + yOff, Int32(hw))
+                    f32ConvEpilogue(c.y + yOff, ld: hw, rows: coutG, cols: cols, bias: c.bias.map { $0 + g * coutG },
+                                    residual: c.residual.map { UnsafePointer($0 + yOff) }, activation: c.act)
+                }
+            }
+        }
+    }
+
+    private func runGemm(_ s: GemmStep, part: Int, parts: Int) {
+        let rows = f32PartRange(s.m, part, parts)
+        if rows.isEmpty { return }
+        let a = s.transA ? s.a + rows.lowerBound : s.a + rows.lowerBound * s.lda
+        let y = s.y + rows.lowerBound * s.n
+        if s.useBLAS {
+            cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
+                        Int32(rows.count), Int32(s.n), Int32(s.k), s.alpha, a, Int32(s.lda), s.b, Int32(s.ldb), 0, y, Int32(s.n))
+        } else {
+            f32GemmReference(m: rows.count, n: s.n, k: s.k, alpha: s.alpha, a: a, lda: s.lda, transA: s.transA,
+                             b: s.b, ldb: s.ldb, transB: s.transB, out: y, ldo: s.n)
+        }
+        for i in rows {
+            let o = s.y + i * s.n
+            if let c = s.c {
+                let cr = c + i * s.cRowStride
+                for j in 0..<s.n { o[j] += s.beta * cr[j * s.cColStride] }
+            }
+            f32ApplyActivation(s.act, o, s.n)
+        }
+    }
+
+    private func runMatMul(_ s: MatMulStep, part: Int, parts: Int) {
+        let d = s.desc
+        let count = d.batchCount
+        if count >= parts || !s.useBLAS {
+            for i in f32PartRange(count, part, parts) {
+                let (oa, ob) = d.offsets(i)
+                let y = s.y + i * d.m * d.n
+                if s.useBLAS {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(d.m), Int32(d.n), Int32(d.k), 1,
+                                s.a + oa, Int32(d.k), s.b + ob, Int32(d.n), 0, y, Int32(d.n))
+                } else {
+                    f32GemmReference(m: d.m, n: d.n, k: d.k, alpha: 1, a: s.a + oa, lda: d.k, transA: false,
+                                     b: s.b + ob, ldb: d.n, transB: false, out: y, ldo: d.n)
+                }
+            }
+        } else {
+            // Few large matrices: split each one's rows.
+            let rows = f32PartRange(d.m, part, parts)
+            if rows.isEmpty { return }
+            for i in 0..<count {
+                let (oa, ob) = d.offsets(i)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(d.n), Int32(d.k), 1,
+                            s.a + oa + rows.lowerBound * d.k, Int32(d.k), s.b + ob, Int32(d.n), 0,
+                            s.y + i * d.m * d.n + rows.lowerBound * d.n, Int32(d.n))
+            }
+        }
+    }
+}
+
+
+/// Turns nodes into steps with resolved pointers (load time only).
+struct Lowering {
+    let g: Graph
+    let plan: MemoryPlan
+    let constOffset: [Int]
+    let arena: UnsafeMutableRawPointer
+    let weights: UnsafeMutableRawPointer
+    let threads: Int
+    let convTiles: [Int: (Int, Int)]
+    let reference: Bool
+
+    func ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Float> {
+            let r = plan.root[t]
+            if g.constants[r] != nil {
+                guard constOffset[r] >= 0 else { throw ExecutorError("constant '\(g.tensors[r].name)' is not float32") }
+                return (weights + constOffset[r]).assumingMemoryBound(to: Float.self)
+            }
+            guard let o = plan.offset[r] else { throw ExecutorError("tensor '\(g.tensors[t].name)' has no storage") }
+            return (arena + o).assumingMemoryBound(to: Float.self)
+        }
+
+    func lower() throws -> [Step] {
+        var list: [Step] = []
+        let par = threads > 1
+        for (i, n) in g.nodes.enumerated() {
+            func add(_ k: StepKind, work: Int) { list.append(Step(kind: k, node: i, parallel: par && work >= 16_384)) }
+            let shape = { (t: TensorID) in g.tensors[t].shape }
+            switch n.op {
+            case .conv(let a):
+                let ops = try convOperands(n, a)
+                guard g.constants[ops.weight] != nil else { throw ExecutorError("node '\(n.name)': conv weight must be a constant") }
+                let s = Executor.convShape(g, n, a)
+                let (tile, tiles) = convTiles[i]!
+                let st = ConvStep(shape: s, x: try ptr(ops.x), w: try ptr(ops.weight), bias: try ops.bias.map(ptr),
+                                  residual: try ops.residual.map(ptr), y: try ptr(n.outputs[0]),
+                                  act: kernelActivation(a.activation), mode: reference ? .direct : Executor.convMode(s), tile: tile, tilesPerImage: tiles)
+                add(.conv(st), work: nodeMACs(n, g) / 8)
+            case .gemm(let a):
+                let A = shape(n.inputs[0]), B = shape(n.inputs[1]), out = shape(n.outputs[0])
+                var cp: UnsafeMutablePointer<Float>? = nil, crs = 0, ccs = 0
+                if n.inputs.count == 3 {
+                    cp = try ptr(n.inputs[2])
+                    let c = shape(n.inputs[2])
+                    let pc = [Int](repeating: 1, count: 2 - c.count) + c
+                    crs = pc[0] == 1 ? 0 : pc[1]; ccs = pc[1] == 1 ? 0 : 1
+                }
+                let st = GemmStep(m: out[0], n: out[1], k: a.transA ? A[0] : A[1], a: try ptr(n.inputs[0]), lda: A[1], transA: a.transA,
+                                  b: try ptr(n.inputs[1]), ldb: B[1], transB: a.transB, c: cp, cRowStride: crs, cColStride: ccs,
+                                  alpha: a.alpha, beta: a.beta, y: try ptr(n.outputs[0]), act: kernelActivation(a.activation),
+                                  useBLAS: !reference)
+                add(.gemm(st), work: nodeMACs(n, g) / 8)
+            case .matMul:
+                let d = F32MatMul(a: shape(n.inputs[0]), b: shape(n.inputs[1]), out: shape(n.outputs[0]))
+                add(.matMul(MatMulStep(desc: d, a: try ptr(n.inputs[0]), b: try ptr(n.inputs[1]), y: try ptr(n.outputs[0]),
+                                       useBLAS: !reference && d.m * d.n * d.k >= 32_768)), work: nodeMACs(n, g) / 8)
+            case .unary(let u):
+                let c = g.tensors[n.outputs[0]].elementCount
+                add(.unary(kernelActivation(u), try ptr(n.inputs[0]), try ptr(n.outputs[0]), c), work: c)
+            case .binary(let b):
+                let d = F32Broadcast(out: shape(n.outputs[0]), a: shape(n.inputs[0]), b: shape(n.inputs[1]))
+                add(.binary(kernelBinary(b), d, try ptr(n.inputs[0]), try ptr(n.inputs[1]), try ptr(n.outputs[0])),
+                    work: g.tensors[n.outputs[0]].elementCount)
+            case .concat(let axis):
+                let out = shape(n.outputs[0])
+                let ax = normAxis(axis, out.count)!
+                var at = 0
+                for t in n.inputs {
+                    var origin = [Int](repeating: 0, count: out.count)
+                    origin[ax] = at
+                    at += shape(t)[ax]
+                    add(.copy(f32PlaceCopy(inShape: shape(t), outShape: out, origin: origin), try ptr(t), try ptr(n.outputs[0])),
+                        work: g.tensors[t].elementCount)
+                }
+            case .split(let axis, let sizes):
+                let inS = shape(n.inputs[0])
+                let ax = normAxis(axis, inS.count)!
+                var at = 0
+                for (k, o) in n.outputs.enumerated() {
+                    var starts = [Int](repeating: 0, count: inS.count)
+                    starts[ax] = at
+                    at += sizes[k]
+                    add(.copy(f32SliceCopy(inShape: inS, outShape: shape(o), starts: starts, steps: [Int](repeating: 1, count: inS.count)),
+                              try ptr(n.inputs[0]), try ptr(o)), work: g.tensors[o].elementCount)
+                }
+            case .slice(let starts, let ends, let axes, let steps):
+                let inS = shape(n.inputs[0])
+                let geo = try sliceGeometry(inShape: inS, starts: starts, ends: ends, axes: axes, steps: steps)
+                add(.copy(f32SliceCopy(inShape: inS, outShape: geo.outShape, starts: geo.starts, steps: geo.steps),
+                          try ptr(n.inputs[0]), try ptr(n.outputs[0])), work: g.tensors[n.outputs[0]].elementCount)
+            case .reshape, .identity:
+                break   // aliased by the planner
+            case .transpose(let perm):
+                add(.copy(f32TransposeCopy(inShape: shape(n.inputs[0]), perm: perm), try ptr(n.inputs[0]), try ptr(n.outputs[0])),
+                    work: g.tensors[n.outputs[0]].elementCount)
+            case .reduce(let op, let axes, _):
+                let inS = shape(n.inputs[0])
+                let ax = axes.isEmpty ? Array(0..<inS.count) : axes.map { normAxis($0, inS.count)! }
+                let rop: F32ReduceOp
+                switch op { case .mean: rop = .mean; case .max: rop = .max; case .min: rop = .min; case .sum: rop = .sum }
+                add(.reduce(rop, F32Reduce(inShape: inS, axes: ax), try ptr(n.inputs[0]), try ptr(n.outputs[0])),
+                    work: g.tensors[n.inputs[0]].elementCount)
+            case .globalPool(let k):
+                let s = shape(n.inputs[0])
+                add(.globalPool(k == .max, try ptr(n.inputs[0]), try ptr(n.outputs[0]), planes: s[0] * s[1], planeSize: s[2...].reduce(1, *)),
+                    work: g.tensors[n.inputs[0]].elementCount)
+            case .pool(let a):
+                let s = shape(n.inputs[0]), o = shape(n.outputs[0])
+                let ps = F32PoolShape(planes: s[0] * s[1], inHeight: s[2], inWidth: s[3], outHeight: o[2], outWidth: o[3],
+                                      kernelH: a.kernel[0], kernelW: a.kernel[1], strideH: a.strides[0], strideW: a.strides[1],
+                                      padTop: a.pads[0], padLeft: a.pads[1], padBottom: a.pads[2], padRight: a.pads[3],
+                                      isMax: a.kind == .max, countIncludePad: a.countIncludePad)
+                add(.pool(ps, try ptr(n.inputs[0]), try ptr(n.outputs[0])), work: g.tensors[n.outputs[0]].elementCount * a.kernel[0] * a.kernel[1])
+            case .resize(let a):
+                let s = shape(n.inputs[0]), o = shape(n.outputs[0])
+                let t: F32CoordinateTransform
+                switch a.transform { case .halfPixel: t = .halfPixel; case .alignCorners: t = .alignCorners
+                case .asymmetric: t = .asymmetric; case .pytorchHalfPixel: t = .pytorchHalfPixel }
+                let nm: F32NearestRounding
+                switch a.nearestMode { case .floor: nm = .floor; case .ceil: nm = .ceil
+                case .roundPreferFloor: nm = .roundPreferFloor; case .roundPreferCeil: nm = .roundPreferCeil }
+                let rs = F32ResizeShape(planes: s[0] * s[1], inHeight: s[2], inWidth: s[3], outHeight: o[2], outWidth: o[3],
+                                        linear: a.mode == .linear, transform: t, nearest: nm)
+                add(.resize(rs, try ptr(n.inputs[0]), try ptr(n.outputs[0])), work: g.tensors[n.outputs[0]].elementCount * 4)
+            case .softmax(let axis):
+                let s = shape(n.inputs[0])
+                let ax = normAxis(axis, s.count)!
+                add(.softmax(try ptr(n.inputs[0]), try ptr(n.outputs[0]), outer: s[..<ax].reduce(1, *), len: s[ax],
+                             inner: s[(ax + 1)...].reduce(1, *)), work: g.tensors[n.inputs[0]].elementCount * 4)
+            case .layerNorm(let axis, let eps):
+                let s = shape(n.inputs[0])
+                let ax = normAxis(axis, s.count)!
+                add(.layerNorm(try ptr(n.inputs[0]), try ptr(n.outputs[0]), rows: s[..<ax].reduce(1, *), len: s[ax...].reduce(1, *),
+                               scale: try ptr(n.inputs[1]), bias: n.inputs.count > 2 ? try ptr(n.inputs[2]) : nil, eps: eps),
+                    work: g.tensors[n.inputs[0]].elementCount * 4)
+            case .instanceNorm(let eps):
+                let s = shape(n.inputs[0])
+                add(.instanceNorm(try ptr(n.inputs[0]), try ptr(n.outputs[0]), planes: s[0] * s[1], channels: s[1], planeSize: s[2...].reduce(1, *),
+                                  scale: try ptr(n.inputs[1]), bias: try ptr(n.inputs[2]), eps: eps), work: g.tensors[n.inputs[0]].elementCount * 4)
+            case .pad(let pads, let value):
+                let s = shape(n.inputs[0]), o = shape(n.outputs[0])
+                let y = try ptr(n.outputs[0])
+                add(.fill(y, g.tensors[n.outputs[0]].elementCount, value), work: g.tensors[n.outputs[0]].elementCount)
+                add(.copy(f32PlaceCopy(inShape: s, outShape: o, origin: Array(pads[0..<s.count])), try ptr(n.inputs[0]), y),
+                    work: g.tensors[n.inputs[0]].elementCount)
+            case .quantize, .dequantize:
+                throw ExecutorError("node '\(n.name)': needs the int8 executor")
+            }
+        }
+        return list
+    }
+}
+
+@inline(__always)
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}

@@ -1,0 +1,130 @@
+// Reductions and pooling.
+
+public enum F32ReduceOp: UInt8, Sendable { case mean, max, min, sum }
+
+/// Output element o walks `outer` (kept axes, reduced ones size 1) and accumulates over `inner`
+/// (reduced axes, kept ones size 1). Strides address the input.
+public struct F32Reduce: Sendable, Equatable {
+    public var outer = F32Dims6()
+    public var outerStrides = F32Dims6()
+    public var inner = F32Dims6()
+    public var innerStrides = F32Dims6()
+    public init() {}
+    public init(inShape: [Int], axes: [Int]) {
+        let st = f32ContiguousStrides(inShape)
+        var oDims: [Int] = [], oSt: [Int] = [], iDims: [Int] = [], iSt: [Int] = []
+        for a in 0..<inShape.count {
+            if axes.contains(a) { iDims.append(inShape[a]); iSt.append(st[a]) } else { oDims.append(inShape[a]); oSt.append(st[a]) }
+        }
+        let oc = f32Coalesce(dims: oDims, strides: [oSt])
+        let ic = f32Coalesce(dims: iDims, strides: [iSt])
+        outer = F32Dims6(oc.dims, fill: 1); outerStrides = F32Dims6(oc.strides[0], fill: 0)
+        inner = F32Dims6(ic.dims, fill: 1); innerStrides = F32Dims6(ic.strides[0], fill: 0)
+    }
+}
+
+public func f32ReduceRun(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                         part: Int = 0, parts: Int = 1) {
+    let O = d.outer, OS = d.outerStrides, I = d.inner, IS = d.innerStrides
+    let count = I.product
+    let innerRows = I.d0 * I.d1 * I.d2 * I.d3 * I.d4
+    for o in f32PartRange(O.product, part, parts) {
+        var r = o
+        let j5 = r % O.d5; r /= O.d5
+        let j4 = r % O.d4; r /= O.d4
+        let j3 = r % O.d3; r /= O.d3
+        let j2 = r % O.d2; r /= O.d2
+        let j1 = r % O.d1; r /= O.d1
+        let base = src + r * OS.d0 + j1 * OS.d1 + j2 * OS.d2 + j3 * OS.d3 + j4 * OS.d4 + j5 * OS.d5
+        var acc: Float
+        switch op {
+        case .max: acc = -.infinity
+        case .min: acc = .infinity
+        default: acc = 0
+        }
+        for row in 0..<innerRows {
+            var q = row
+            let i4 = q % I.d4; q /= I.d4
+            let i3 = q % I.d3; q /= I.d3
+            let i2 = q % I.d2; q /= I.d2
+            let i1 = q % I.d1; q /= I.d1
+            let p = base + q * IS.d0 + i1 * IS.d1 + i2 * IS.d2 + i3 * IS.d3 + i4 * IS.d4
+            let s5 = IS.d5
+            switch op {
+            case .mean, .sum: for i in 0..<I.d5 { acc += p[i * s5] }
+            case .max: for i in 0..<I.d5 { acc = Swift.max(acc, p[i * s5]) }
+            case .min: for i in 0..<I.d5 { acc = Swift.min(acc, p[i * s5]) }
+            }
+        }
+        dst[o] = op == .mean ? acc / Float(count) : acc
+    }
+}
+
+/// Global average / max over each of `planes` contiguous planes of `planeSize`.
+public func f32GlobalPool(isMax: Bool, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                          planes: Int, planeSize: Int, part: Int = 0, parts: Int = 1) {
+    for p in f32PartRange(planes, part, parts) {
+        let s = src + p * planeSize
+        if isMax {
+            var m = -Float.infinity
+            for i in 0..<planeSize { m = Swift.max(m, s[i]) }
+            dst[p] = m
+        } else {
+            var acc: Float = 0
+            for i in 0..<planeSize { acc += s[i] }
+            dst[p] = acc / Float(planeSize)
+        }
+    }
+}
+
+public struct F32PoolShape: Sendable, Equatable {
+    public var planes: Int, inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
+    public var kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
+    public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+    public var isMax: Bool, countIncludePad: Bool
+    public init(planes: Int, inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int,
+                kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+                padTop: Int, padLeft: Int, padBottom: Int, padRight: Int, isMax: Bool, countIncludePad: Bool) {
+        self.planes = planes; self.inHeight = inHeight; self.inWidth = inWidth
+        self.outHeight = outHeight; self.outWidth = outWidth
+        self.kernelH = kernelH; self.kernelW = kernelW; self.strideH = strideH; self.strideW = strideW
+        self.padTop = padTop; self.padLeft = padLeft; self.padBottom = padBottom; self.padRight = padRight
+        self.isMax = isMax; self.countIncludePad = countIncludePad
+    }
+}
+
+/// Max / average pooling with ONNX Runtime's window rules: windows are clipped to the
+/// padded extent for count_include_pad and to the real input for the sum.
+public func f32Pool(_ s: F32PoolShape, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                    part: Int = 0, parts: Int = 1) {
+    for p in f32PartRange(s.planes, part, parts) {
+        let plane = src + p * s.inHeight * s.inWidth
+        let out = dst + p * s.outHeight * s.outWidth
+        for oy in 0..<s.outHeight {
+            var y0 = oy * s.strideH - s.padTop
+            var y1 = Swift.min(y0 + s.kernelH, s.inHeight + s.padBottom)
+            let padH = y1 - y0
+            y0 = Swift.max(y0, 0); y1 = Swift.min(y1, s.inHeight)
+            for ox in 0..<s.outWidth {
+                var x0 = ox * s.strideW - s.padLeft
+                var x1 = Swift.min(x0 + s.kernelW, s.inWidth + s.padRight)
+                let padW = x1 - x0
+                x0 = Swift.max(x0, 0); x1 = Swift.min(x1, s.inWidth)
+                if s.isMax {
+                    var m = -Float.infinity
+                    if y0 < y1 && x0 < x1 {
+                        for y in y0..<y1 { for x in x0..<x1 { m = Swift.max(m, plane[y * s.inWidth + x]) } }
+                    }
+                    out[oy * s.outWidth + ox] = m
+                } else {
+                    var acc: Float = 0
+                    if y0 < y1 && x0 < x1 {
+                        for y in y0..<y1 { for x in x0..<x1 { acc += plane[y * s.inWidth + x] } }
+                    }
+                    let n = s.countIncludePad ? padH * padW : Swift.max(0, y1 - y0) * Swift.max(0, x1 - x0)
+                    out[oy * s.outWidth + ox] = n > 0 ? acc / Float(n) : 0
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Testing
+import CAllocCounter
+@testable import EdgeSegCore
+
+/// Fast paths (OpenBLAS im2col / 1x1 GEMM, SIMD depthwise, threads) against the scalar
+/// reference kernels. Tolerance: max |Δ| <= 1e-4 · (1 + max |reference|) (summation order differs).
+@Suite struct ExecutorTests {
+    func compare(_ g: Graph, threads: [Int] = [1, 3], seed: UInt64 = 9) throws {
+        let ref = try Executor(graph: g, threads: 1, reference: true)
+        for i in 0..<ref.inputCount { fill(ref.input(i), seed: seed + UInt64(i)) }
+        ref.run()
+        for t in threads {
+            let fast = try Executor(graph: g, threads: t)
+            for i in 0..<fast.inputCount { fill(fast.input(i), seed: seed + UInt64(i)) }
+            fast.run()
+            fast.run()   // a second run must give the same answer (no state leaks between runs)
+            for o in 0..<ref.outputCount {
+                let r = ref.output(o)
+                let scale = 1 + r.reduce(Float(0)) { max($0, abs($1)) }
+                let d = maxAbsDiff(fast.output(o), r)
+                #expect(d <= 1e-4 * scale, "output \(o) threads \(t): max |Δ| \(d)")
+            }
+        }
+    }
+
+    @Test func convFastPathsMatchReference() throws {
+        var rng = SplitMix64(seed: 21)
+        for trial in 0..<24 {
+            var b = GraphBuilder(seed: UInt64(trial))
+            let cin = [3, 5, 8, 13, 17, 24][rng.int(0...5)]
+            let h = rng.int(5...23), w = rng.int(5...29)
+            let n = rng.int(1...2)
+            let x = b.input([n, cin, h, w])
+            let kind = trial % 4
+            let act: UnaryOp? = [nil, .relu, .clip(min: 0, max: 6), .silu][rng.int(0...3)]
+            let y: TensorID
+            switch kind {
+            case 0:   // depthwise 3x3, stride 1/2, dilation 1/2/4, asymmetric pads
+                let d = [1, 2, 4][rng.int(0...2)], s = rng.int(1...2)
+                y = b.conv(x, cout: cin, k: [3, 3], stride: [s, s], pads: [d, rng.int(0...d), rng.int(0...d), d], dil: [d, d],
+                           group: cin, act: act)
+            case 1:   // 1x1 (GEMM directly on the input), optional residual
+                let o = b.conv(x, cout: rng.int(1...19), k: [1, 1], act: act)
+                y = b.conv(o, cout: b.g.tensors[o].shape[1], k: [1, 1], residual: o, act: act)
+            case 2:   // k x k im2col with stride, dilation and asymmetric pads
+                let k = [[3, 3], [5, 5], [1, 3], [7, 7]][rng.int(0...3)]
+                y = b.conv(x, cout: rng.int(1...21), k: k, stride: [rng.int(1...2), rng.int(1...2)],
+                           pads: [rng.int(0...2), rng.int(0...2), rng.int(0...2), rng.int(0...2)], dil: [rng.int(1...2), 1], act: act)
+            default:  // grouped
+                let gsz = [1, cin][rng.int(0...1)] == 1 ? 1 : (cin % 2 == 0 ? 2 : 1)
+                y = b.conv(x, cout: gsz * rng.int(1...5), k: [3, 3], stride: [2, 1], pads: [1, 1, 1, 1], group: gsz, act: act)
+            }
+            b.g.outputs = [y]
+            try compare(b.g)
+        }
+    }
+
+    @Test func everyOpGraphMatchesReferenceOnAnyThreadCount() throws {
+        try compare(allOpsGraph(), threads: [1, 2, 4])
+    }
+
+    @Test func largeMatMulAndGemmUseBLASCorrectly() throws {
+        var b = GraphBuilder(seed: 4)
+        let x = b.input([2, 3, 40, 64])
+        let m = b.node1(.matMul, [x, b.const([64, 50])], [2, 3, 40, 50])
+        let f = b.node1(.reshape, [m], [240, 50])
+        let ge = b.node1(.gemm(GemmAttrs(transA: true, transB: false, alpha: 0.5, beta: 2, activation: .tanh)),
+                         [f, b.const([240, 33]), b.const([1, 33])], [50, 33])
+        b.g.outputs = [m, ge]
+        try compare(b.g, threads: [1, 3])
+    }
+
+    @Test func knownValues() throws {
+        // Resize 2x2 -> 4x4 linear half_pixel (PyTorch align_corners=False) and align_corners.
+        var b = GraphBuilder()
+        let x = b.input([1, 1, 2, 2])
+        let hp = b.node1(.resize(ResizeAttrs(mode: .linear, transform: .halfPixel)), [x], [1, 1, 4, 4])
+        let ac = b.node1(.resize(ResizeAttrs(mode: .linear, transform: .alignCorners)), [x], [1, 1, 3, 3])
+        let mp = b.node1(.pool(PoolAttrs(kind: .max, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], ceilMode: true, countIncludePad: false)),
+                         [x], [1, 1, 1, 1])
+        b.g.outputs = [hp, ac, mp]
+        let exe = try Executor(graph: b.g)
+        for (i, v) in [1, 2, 3, 4].enumerated() { exe.input(0)[i] = Float(v) }
+        exe.run()
+        #expect(Array(exe.output(0)) == [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4])
+        #expect(Array(exe.output(1)) == [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4])
+        #expect(Array(exe.output(2)) == [4])
+    }
+
+    @Test func unsupportedGraphsFailClearly() {
+        var b = GraphBuilder()
+        let x = b.input([1, 4])
+        b.g.tensors[x].type = .int8
+        let y = b.node1(.dequantize, [x], [1, 4])
+        b.g.outputs = [y]
+        #expect(throws: ExecutorError.self) { _ = try Executor(graph: b.g) }
+        #expect(throws: ExecutorError.self) { _ = try Executor(graph: allOpsGraph(), memoryLimit: 1024) }
+    }
+}
+
+/// Counts heap allocations made by the test thread and every pool thread during 20 runs.
+@Suite(.serialized) struct ZeroAllocationTests {
+    @Test func inferenceAllocatesNothing() throws {
+        for threads in [1, 3] {
+            let exe = try Executor(graph: allOpsGraph(), threads: threads)
+            fill(exe.input(0), seed: 1)
+            exe.profiling = true
+            exe.run()   // warm: first touch of OpenBLAS buffers and thread-local state
+            exe.runOnEveryThread(alloc_counter_track_this_thread)
+            alloc_counter_track_thread(1)
+            alloc_counter_reset()
+            for _ in 0..<20 { exe.run() }
+            let n = alloc_counter_count()
+            // Positive control: the counter does see an allocation on this thread.
+            let probe = [Int](repeating: 7, count: 100 + threads)
+            let m = alloc_counter_count()
+            alloc_counter_track_thread(0)
+            #expect(n == 0, "\(n) allocations in 20 runs with \(threads) threads")
+            #expect(m > n && probe.count > 0, "allocation counter did not see a known allocation")
+        }
+    }
+}
