@@ -96,6 +96,15 @@ struct ErrorTests {
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Relu", ["x"], ["y"])], inputShape: [1, -3, 4])) }
         let shape = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 7; $0.dims = [2]; $0.int64Data = [Int64.max, -1] }
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Reshape", ["x", "s"], ["y"])], initializers: [shape])) }
+        // Eight dims of 2^28: the element count overflows Int; must be an error, not a trap.
+        let huge = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 7; $0.dims = [8]; $0.int64Data = .init(repeating: 1 << 28, count: 8) }
+        #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Reshape", ["x", "s"], ["y"])], initializers: [huge])) }
+        // Gathering a big constant with many indices would build a 2^40-element tensor.
+        let data = Onnx_TensorProto.with { $0.name = "d"; $0.dataType = 7; $0.dims = [1 << 14, 1 << 6]; $0.int64Data = .init(repeating: 0, count: 1 << 20) }
+        let ind = Onnx_TensorProto.with { $0.name = "i"; $0.dataType = 7; $0.dims = [1 << 20]; $0.int64Data = .init(repeating: 0, count: 1 << 20) }
+        #expect(throws: ImportError.self) {
+            try compileONNX(model(nodes: [node("Gather", ["d", "i"], ["g"]), node("Reshape", ["x", "g"], ["y"])], initializers: [data, ind]))
+        }
         let pads = Onnx_TensorProto.with { $0.name = "p"; $0.dataType = 7; $0.dims = [8]; $0.int64Data = [0, 0, 0, 0, 0, 0, 1 << 40, 0] }
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Pad", ["x", "p"], ["y"])], initializers: [pads])) }
         let big = Onnx_TensorProto.with { $0.name = "n"; $0.dataType = 7; $0.dims = [3]; $0.int64Data = [1 << 20, 1 << 20, 1 << 20] }
