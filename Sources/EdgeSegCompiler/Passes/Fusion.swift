@@ -178,6 +178,23 @@ func isFusable(_ u: UnaryOp) -> Bool {
 
 // MARK: - cleanup
 
+/// reshape(reshape(x)) → reshape(x): only the final shape matters (row-major data never moves).
+/// The exporters emit such chains around GGCA's group fold and the attention head split.
+func collapseReshapes(_ g: inout Graph) -> Int {
+    var count = 0
+    var removed = Set<Int>()
+    var idx = GraphIndex(g)
+    for (i, n) in g.nodes.enumerated() where n.op == .reshape {
+        guard let pi = idx.producer[n.inputs[0]], !removed.contains(pi), g.nodes[pi].op == .reshape,
+              idx.soleConsumer(n.inputs[0]) == i else { continue }
+        g.nodes[i].inputs = g.nodes[pi].inputs
+        removed.insert(pi); count += 1
+        idx = GraphIndex(g)
+    }
+    g.removeNodes(removed)
+    return count
+}
+
 /// Drops nodes that no graph output depends on, then compacts the tensor table (unused
 /// constants and intermediates go; ids are renumbered densely).
 func removeDeadNodes(_ g: inout Graph) -> Int {

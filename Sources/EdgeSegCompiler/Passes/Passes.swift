@@ -25,6 +25,7 @@ public func optimise(_ graph: inout Graph) -> [PassStat] {
         ("SiLU / GELU patterns", recogniseActivationPatterns),
         ("conv + add residual", fuseResidualAdd),
         ("activation → conv/gemm", fuseActivations),
+        ("reshape chains", collapseReshapes),
         ("dead-node removal", removeDeadNodes),
         ("topological sort", sortTopologically),
     ]
