@@ -18,17 +18,26 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated CPU ids to pin worker threads to.") var affinity: String?
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Option(help: "Rows of the per-layer table (slowest first).") var top = 25
+    @Option(help: "Raw little-endian float32 file for input 0 (default: seeded noise in [-1, 1)).") var inputBin: String?
+    @Option(help: "Write output 0 of the last run as raw float32 to this file (parity checks).") var outputBin: String?
+    @Flag(help: "Run every conv/gemm/matmul with the scalar reference kernels.") var reference = false
 
     func run() throws {
         let t0 = monotonicNanos()
         let g = try loadModel(model)
         let pins = affinity.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
-        let exe = try Executor(graph: g, threads: threads, affinity: pins)
+        let exe = try Executor(graph: g, threads: threads, affinity: pins, reference: reference)
         let loadMs = ms(monotonicNanos() - t0)
         for i in 0..<exe.inputCount {
             var s: UInt64 = 0x2545F4914F6CDD1D &+ UInt64(i)
             let buf = exe.input(i)
             for k in buf.indices { s = s &* 6364136223846793005 &+ 1; buf[k] = Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
+        }
+        if let inputBin {
+            guard let d = FileManager.default.contents(atPath: inputBin), d.count == exe.input(0).count * 4 else {
+                throw ValidationError("\(inputBin) must hold exactly \(exe.input(0).count) float32 values")
+            }
+            _ = d.withUnsafeBytes { exe.input(0).initialize(from: $0.bindMemory(to: Float.self)) }
         }
         var t = monotonicNanos()
         exe.run()
@@ -66,6 +75,9 @@ struct BenchCommand: ParsableCommand {
             let gmacs = p.seconds > 0 ? Double(p.macs) / 1e9 / p.seconds : 0
             print("  " + pad(p.name, 36) + " " + pad(p.op, 14) + String(format: " %7.3f %9.1f %8.2f %5.1f%%", p.seconds * 1000,
                          Double(p.macs) / 1e6, gmacs, total > 0 ? 100 * p.seconds / total : 0))
+        }
+        if let outputBin {
+            try Data(buffer: exe.output(0)).write(to: URL(fileURLWithPath: outputBin))
         }
         if let json {
             let layers: [[String: Any]] = prof.map { ["node": $0.name, "op": $0.op, "ms": $0.seconds * 1000, "macs": $0.macs,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EdgeSegCompiler
 import EdgeSegCore
 import Foundation
 
@@ -37,7 +38,13 @@ struct ModelSummary {
     }
 }
 
+/// Reads a `.edgeseg` file; an `.onnx` file is compiled in memory first and still goes through
+/// the model-file writer and reader, so both paths load exactly what a compiled file would hold.
 func loadModel(_ path: String) throws -> Graph {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-    do { return try readModelFile([UInt8](data)) } catch let e as ModelFileError { throw ValidationError("\(path): \(e)") }
+    var bytes = [UInt8](data)
+    if path.hasSuffix(".onnx") {
+        do { bytes = writeModelFile(try compileONNX(data).0) } catch { throw ValidationError("\(path): \(error)") }
+    }
+    do { return try readModelFile(bytes) } catch let e as ModelFileError { throw ValidationError("\(path): \(e)") }
 }
