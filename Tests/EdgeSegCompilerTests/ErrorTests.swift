@@ -99,9 +99,9 @@ struct ErrorTests {
         // Eight dims of 2^28: the element count overflows Int; must be an error, not a trap.
         let huge = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 7; $0.dims = [8]; $0.int64Data = .init(repeating: 1 << 28, count: 8) }
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Reshape", ["x", "s"], ["y"])], initializers: [huge])) }
-        // Gathering a big constant with many indices would build a 2^40-element tensor.
-        let data = Onnx_TensorProto.with { $0.name = "d"; $0.dataType = 7; $0.dims = [1 << 14, 1 << 6]; $0.int64Data = .init(repeating: 0, count: 1 << 20) }
-        let ind = Onnx_TensorProto.with { $0.name = "i"; $0.dataType = 7; $0.dims = [1 << 20]; $0.int64Data = .init(repeating: 0, count: 1 << 20) }
+        // Gathering with 2^20 indices from rows of 2^10 would build a 2^30-element tensor.
+        let data = Onnx_TensorProto.with { $0.name = "d"; $0.dataType = 7; $0.dims = [4, 1 << 10]; $0.int64Data = .init(repeating: 0, count: 1 << 12) }
+        let ind = Onnx_TensorProto.with { $0.name = "i"; $0.dataType = 7; $0.dims = [1 << 10, 1 << 10]; $0.int64Data = .init(repeating: 0, count: 1 << 20) }
         #expect(throws: ImportError.self) {
             try compileONNX(model(nodes: [node("Gather", ["d", "i"], ["g"]), node("Reshape", ["x", "g"], ["y"])], initializers: [data, ind]))
         }
