@@ -59,4 +59,27 @@ struct PassTests {
         #expect(a.hasResidual && a.activation == .relu)
         #expect(ReferenceEvaluator.run(g, [(0..<18).map { Float($0) - 9 }]) == before)
     }
+
+    @Test func zeroPadFoldsIntoConvPadsNonZeroPadStays() throws {
+        for value: Float in [0, 1.5] {
+            var g = Graph()
+            let x = g.addTensor(TensorDesc(name: "x", shape: [1, 2, 4, 5]))
+            let p = g.addTensor(TensorDesc(name: "p", shape: [1, 2, 7, 6]))
+            let w = g.addTensor(TensorDesc(name: "w", shape: [3, 2, 3, 3]), constant: .float32((0..<54).map { Float($0 % 7) - 3 }))
+            let b = g.addTensor(TensorDesc(name: "b", shape: [3]), constant: .float32([0.5, -1, 2]))
+            let y = g.addTensor(TensorDesc(name: "y", shape: [1, 3, 5, 5]))
+            g.inputs = [x]; g.outputs = [y]
+            g.nodes = [Node(name: "pad", op: .pad(pads: [0, 0, 1, 0, 0, 0, 2, 1], value: value), inputs: [x], outputs: [p]),
+                       Node(name: "conv", op: .conv(ConvAttrs(kernel: [3, 3], strides: [1, 1], pads: [0, 0, 0, 1], dilations: [1, 1], group: 1)), inputs: [p, w, b], outputs: [y])]
+            let input: [[Float]] = [(0..<40).map { Float($0) / 7 - 2 }]
+            try validateGraph(g)
+            let before = ReferenceEvaluator.run(g, input)
+            _ = optimise(&g)
+            try validate(g)
+            try validateGraph(g)
+            #expect(g.nodes.count == (value == 0 ? 1 : 2))
+            if value == 0, case .conv(let a) = g.nodes[0].op { #expect(a.pads == [1, 0, 2, 2]) }
+            #expect(maxAbsDiff(ReferenceEvaluator.run(g, input)[0], before[0]) <= 1e-5)
+        }
+    }
 }

@@ -51,6 +51,29 @@ func foldAffineIntoConv(_ g: inout Graph) -> Int {
     }
 }
 
+// MARK: - pad folding
+
+/// Pad (constant 0, only on H and W) → Conv: the padding moves into the conv's own pads, so
+/// the padded copy is never materialised. Non-zero pad values or N/C padding stay a Pad node.
+func foldPadIntoConv(_ g: inout Graph) -> Int {
+    var count = 0
+    let idx = GraphIndex(g)
+    var removed = Set<Int>()
+    for (pi, pad) in g.nodes.enumerated() {
+        guard case .pad(let pads, let value) = pad.op, value == 0, pads.count == 8,
+              pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0,
+              let ci = idx.soleConsumer(pad.outputs[0]), g.nodes[ci].inputs[0] == pad.outputs[0],
+              case .conv(var a) = g.nodes[ci].op else { continue }
+        // ONNX pads: [n, c, h, w] begins then ends; ConvAttrs: [top, left, bottom, right].
+        a.pads = [a.pads[0] + pads[2], a.pads[1] + pads[3], a.pads[2] + pads[6], a.pads[3] + pads[7]]
+        g.nodes[ci].op = .conv(a)
+        g.nodes[ci].inputs[0] = pad.inputs[0]
+        removed.insert(pi); count += 1
+    }
+    g.removeNodes(removed)
+    return count
+}
+
 // MARK: - pattern recognition
 
 /// x·sigmoid(x) → silu(x); the exporters' erf form x·0.5·(1+erf(x/√2)) → gelu(x).

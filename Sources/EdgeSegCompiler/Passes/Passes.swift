@@ -22,6 +22,7 @@ public func optimise(_ graph: inout Graph) -> [PassStat] {
     let passes: [(String, (inout Graph) -> Int)] = [
         ("constant folding", foldConstants),
         ("affine (BatchNorm) → conv", foldAffineIntoConv),
+        ("zero pad → conv pads", foldPadIntoConv),
         ("SiLU / GELU patterns", recogniseActivationPatterns),
         ("conv + add residual", fuseResidualAdd),
         ("activation → conv/gemm", fuseActivations),
