@@ -197,6 +197,11 @@ export_torch("ggca", GGCA(), (1, 16, 6, 7), note="GGCA: group fold, Reduce on ax
 export_torch("pooling", Pooling(), (1, 6, 8, 8), note="MaxPool/AveragePool/GAP/Gemm/reductions/GroupNorm→InstanceNorm")
 export_torch("plumbing", Plumbing(), (1, 6, 5, 4), note="Shape/Gather/Concat plumbing, Split, Pad, Slice with steps, Squeeze/Unsqueeze")
 
+# bubbliiiing's own export_onnx.py uses opset 12: attribute-form Squeeze/Unsqueeze/Split/Reduce axes,
+# LayerNorm decomposed into ReduceMean/Sub/Pow/Sqrt/Div, Softmax with opset-12 axis semantics.
+export_torch("attention_op12", Attention(), (1, 8, 8, 8), note="opset 12: decomposed LayerNorm, attr-form axes", opset=12)
+export_torch("ggca_op12", GGCA(), (1, 16, 6, 7), note="opset 12 GGCA", opset=12)
+export_torch("plumbing_op12", Plumbing(), (1, 6, 5, 4), note="opset 12 plumbing (Split attr, Squeeze attr)", opset=12)
 
 # ---------------------------------------------------------------- onnx.helper graphs
 def f32(shape): return (rng.standard_normal(shape)).astype(np.float32)
