@@ -76,6 +76,13 @@ struct ImportTests {
         #expect(opHistogram(g)["unary.silu"] == 1)
     }
 
+    @Test func opset12LayerNormIsRecognised() throws {
+        let (g, report) = try Fixture.named("attention_op12").compiled()
+        #expect(report.passes.first { $0.name == "decomposed LayerNorm" }?.rewrites == 2)
+        let h = opHistogram(g)
+        #expect(h["layerNorm"] == 2 && h["unary.sqrt"] == nil && h["unary.pow"] == nil)
+    }
+
     @Test func convFormsFromOnnxHelper() throws {
         let (g, _) = try Fixture.named("conv_pads").compiled()
         let convs = g.nodes.compactMap { n -> ConvAttrs? in if case .conv(let a) = n.op { return a } else { return nil } }

@@ -133,6 +133,55 @@ func recogniseActivationPatterns(_ g: inout Graph) -> Int {
     return count
 }
 
+/// Opset < 17 exports spell LayerNorm out: mean → sub → pow 2 → mean → add ε → sqrt → div
+/// (→ mul γ → add β). Nine passes over the tokens become one `.layerNorm`.
+func recogniseDecomposedLayerNorm(_ g: inout Graph) -> Int {
+    var count = 0
+    var idx = GraphIndex(g)
+    var removed = Set<Int>()
+    func producer(_ t: TensorID) -> (Int, Node)? { idx.producer[t].map { ($0, g.nodes[$0]) } }
+    func only(_ t: TensorID) -> (Int, Node)? { idx.soleConsumer(t).map { ($0, g.nodes[$0]) } }
+    for (di, div) in g.nodes.enumerated() {
+        guard case .binary(.div) = div.op, !removed.contains(di),
+              let (si, sqrt) = producer(div.inputs[1]), sqrt.op == .unary(.sqrt), only(sqrt.outputs[0])?.0 == di,
+              let (ei, addEps) = producer(sqrt.inputs[0]), case .binary(.add) = addEps.op, only(addEps.outputs[0])?.0 == si,
+              let eps = g.scalarConstant(addEps.inputs[1]),
+              let (vi, varMean) = producer(addEps.inputs[0]), case .reduce(.mean, let axes2, true) = varMean.op, only(varMean.outputs[0])?.0 == ei,
+              let (pi, pow) = producer(varMean.inputs[0]), pow.op == .unary(.pow(2)), only(pow.outputs[0])?.0 == vi,
+              let (bi, sub) = producer(pow.inputs[0]), case .binary(.sub) = sub.op, sub.outputs[0] == div.inputs[0],
+              Set(idx.consumers[sub.outputs[0]] ?? []) == [pi, di], !idx.outputs.contains(sub.outputs[0]),
+              let (mi, mean) = producer(sub.inputs[1]), case .reduce(.mean, let axes1, true) = mean.op,
+              mean.inputs[0] == sub.inputs[0], only(mean.outputs[0])?.0 == bi, axes1 == axes2 else { continue }
+        let x = sub.inputs[0], shape = g.tensors[x].shape
+        guard let first = axes1.first, axes1 == Array(first..<shape.count) else { continue }
+        let normShape = Array(shape[first...])
+        var dead: Set<Int> = [mi, bi, pi, vi, ei, si, di]
+        var final = di
+        var scale: TensorID? = nil, bias: TensorID? = nil
+        // Optional affine tail: mul by γ, add β (each a constant of the normalised shape).
+        if let (ki, mul) = only(div.outputs[0]), case .binary(.mul) = mul.op {
+            let other = mul.inputs[0] == div.outputs[0] ? mul.inputs[1] : mul.inputs[0]
+            if g.constants[other] != nil, g.tensors[other].shape == normShape {
+                scale = other; dead.insert(ki); final = ki
+                if let (ai, add) = only(mul.outputs[0]), case .binary(.add) = add.op {
+                    let b = add.inputs[0] == mul.outputs[0] ? add.inputs[1] : add.inputs[0]
+                    if g.constants[b] != nil, g.tensors[b].shape == normShape { bias = b; dead.insert(ai); final = ai }
+                }
+            }
+        }
+        guard dead.isDisjoint(with: removed) else { continue }
+        let n = normShape.reduce(1, *)
+        let gamma = scale ?? g.addConstant(div.name + "/ones", ConstTensor(shape: normShape, floats: .init(repeating: 1, count: n)))
+        dead.remove(final)
+        g.nodes[final] = Node(name: g.nodes[final].name, op: .layerNorm(axis: first, epsilon: eps),
+                              inputs: [x, gamma] + (bias.map { [$0] } ?? []), outputs: g.nodes[final].outputs)
+        removed.formUnion(dead); count += 1
+        idx = GraphIndex(g)
+    }
+    g.removeNodes(removed)
+    return count
+}
+
 private extension Double { var f: Float { Float(self) } }
 
 // MARK: - fusion

@@ -24,6 +24,7 @@ public func optimise(_ graph: inout Graph) -> [PassStat] {
         ("affine (BatchNorm) → conv", foldAffineIntoConv),
         ("zero pad → conv pads", foldPadIntoConv),
         ("SiLU / GELU patterns", recogniseActivationPatterns),
+        ("decomposed LayerNorm", recogniseDecomposedLayerNorm),
         ("conv + add residual", fuseResidualAdd),
         ("activation → conv/gemm", fuseActivations),
         ("reshape chains", collapseReshapes),
