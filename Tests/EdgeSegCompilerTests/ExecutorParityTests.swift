@@ -25,6 +25,7 @@ struct ExecutorParityTests {
         let f = Fixture.named(name)
         for (k, (got, want)) in zip(try run(f, threads: 2, reference: false), f.referenceOutputs).enumerated() {
             let d = maxAbsDiff(got, want)
+            print("executor parity \(name)[\(k)]: max |Δ| = \(d)")
             #expect(d <= 1e-3, "\(name) output \(k): max |Δ| = \(d)")
             if f.argmaxAxis == 1 { #expect(argmaxChannels(got, shape: f.outputs[k]) == argmaxChannels(want, shape: f.outputs[k])) }
         }

@@ -489,8 +489,10 @@ extension Importer {
             params.append(t.floats)
         }
         let eps = node.float("epsilon", default: 1e-5)
-        let a = (0..<c).map { params[0][$0] / (params[3][$0] + eps).squareRoot() }
-        let b = (0..<c).map { params[1][$0] - params[2][$0] * a[$0] }
+        // In Double: the fold should add no rounding of its own on top of the conv's.
+        let ad = (0..<c).map { Double(params[0][$0]) / (Double(params[3][$0]) + Double(eps)).squareRoot() }
+        let a = ad.map { Float($0) }
+        let b = (0..<c).map { Float(Double(params[1][$0]) - Double(params[2][$0]) * ad[$0]) }
         let cshape = [c] + [Int](repeating: 1, count: x.count - 2)
         let at = tensorID(.constant(ConstTensor(shape: cshape, floats: a)), name: node.name + "/scale")
         let bt = tensorID(.constant(ConstTensor(shape: cshape, floats: b)), name: node.name + "/shift")
