@@ -111,6 +111,26 @@ struct ErrorTests {
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("ConstantOfShape", ["n"], ["c"]), node("Add", ["x", "c"], ["y"])], initializers: [big])) }
     }
 
+    @Test func externalDataStringsAndIntInputsAreRefusedClearly() throws {
+        var ext = floatTensor("w", dims: [2, 2, 1, 1], count: 0)
+        ext.dataLocation = .external
+        ext.externalData = [.with { $0.key = "location"; $0.value = "weights.bin" }]
+        #expect(throws: ImportError.invalidTensor(name: "w", reason: "external data is not supported; re-export with the weights inside the .onnx file")) {
+            try compileONNX(model(nodes: [node("Conv", ["x", "w"], ["y"])], initializers: [ext]))
+        }
+        let str = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 8; $0.dims = [1]; $0.stringData = [Data("a".utf8)] }
+        #expect(throws: ImportError.invalidTensor(name: "s", reason: "string tensors are not supported")) {
+            try compileONNX(model(nodes: [node("Relu", ["x"], ["y"])], initializers: [str]))
+        }
+        var m = try Onnx_ModelProto(serializedBytes: model(nodes: [node("Relu", ["x"], ["y"])]))
+        m.graph.input[0].type.tensorType.elemType = 7
+        #expect(throws: ImportError.self) { try compileONNX(try m.serializedData()) }
+        // A conv whose weight is computed at run time cannot be packed at load.
+        #expect(throws: ImportError.invalidNode(node: "c", opType: "Conv", reason: "weight must be a constant [M, C/group, kh, kw]")) {
+            try compileONNX(model(nodes: [node("Relu", ["x"], ["w"]), node("Conv", ["x", "w"], ["y"], name: "c")]))
+        }
+    }
+
     @Test func symbolicInputNeedsAnExplicitShape() throws {
         var m = try Onnx_ModelProto(serializedBytes: model(nodes: [node("Relu", ["x"], ["y"])]))
         m.graph.input[0].type.tensorType.shape.dim[0] = .with { $0.dimParam = "batch" }
