@@ -18,8 +18,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated CPU ids to pin worker threads to.") var affinity: String?
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @Option(help: "Rows of the per-layer table (slowest first).") var top = 25
-    @Option(help: "Raw little-endian float32 file for input 0 (default: seeded noise in [-1, 1)).") var inputBin: String?
-    @Option(help: "Write output 0 of the last run as raw float32 to this file (parity checks).") var outputBin: String?
+    @Option(help: "Raw little-endian float32 file holding every input, concatenated in order (default: seeded noise in [-1, 1)).")
+    var inputBin: String?
+    @Option(help: "Write every output of the last run, concatenated in order, as raw float32 (parity checks).") var outputBin: String?
     @Flag(help: "Run every conv/gemm/matmul with the scalar reference kernels.") var reference = false
 
     func run() throws {
@@ -34,10 +35,18 @@ struct BenchCommand: ParsableCommand {
             for k in buf.indices { s = s &* 6364136223846793005 &+ 1; buf[k] = Float(Int64(bitPattern: s) >> 40) / Float(1 << 23) }
         }
         if let inputBin {
-            guard let d = FileManager.default.contents(atPath: inputBin), d.count == exe.input(0).count * 4 else {
-                throw ValidationError("\(inputBin) must hold exactly \(exe.input(0).count) float32 values")
+            let total = (0..<exe.inputCount).reduce(0) { $0 + exe.input($1).count }
+            guard let d = FileManager.default.contents(atPath: inputBin), d.count == total * 4 else {
+                throw ValidationError("\(inputBin) must hold exactly \(total) float32 values (all inputs, in order)")
             }
-            _ = d.withUnsafeBytes { exe.input(0).initialize(from: $0.bindMemory(to: Float.self)) }
+            d.withUnsafeBytes { raw in
+                var at = 0
+                for i in 0..<exe.inputCount {
+                    let buf = exe.input(i)
+                    for k in buf.indices { buf[k] = raw.loadUnaligned(fromByteOffset: 4 * (at + k), as: Float.self) }
+                    at += buf.count
+                }
+            }
         }
         var t = monotonicNanos()
         exe.run()
@@ -77,7 +86,9 @@ struct BenchCommand: ParsableCommand {
                          Double(p.macs) / 1e6, gmacs, total > 0 ? 100 * p.seconds / total : 0))
         }
         if let outputBin {
-            try Data(buffer: exe.output(0)).write(to: URL(fileURLWithPath: outputBin))
+            var out = Data()
+            for i in 0..<exe.outputCount { out.append(Data(buffer: exe.output(i))) }
+            try out.write(to: URL(fileURLWithPath: outputBin))
         }
         if let json {
             let layers: [[String: Any]] = prof.map { ["node": $0.name, "op": $0.op, "ms": $0.seconds * 1000, "macs": $0.macs,

@@ -82,4 +82,36 @@ import Glibc
         f32Softmax(a, &sm, outer: 2, len: 4, inner: 3)
         #expect(abs(sm[0] + sm[3] + sm[6] + sm[9] - 1) < 1e-6)
     }
+
+    /// Both reduction walks (reduced axes inner, or kept axes inner) against a naive loop.
+    @Test func reduceMatchesNaiveOnEveryAxisSet() {
+        let shape = [2, 3, 4, 5]
+        let x = (0..<120).map { Float(($0 * 37) % 23) - 11 }
+        let st = f32ContiguousStrides(shape)
+        for mask in 1..<16 {
+            let axes = (0..<4).filter { mask & (1 << $0) != 0 }
+            let outShape = (0..<4).map { axes.contains($0) ? 1 : shape[$0] }
+            let n = outShape.reduce(1, *)
+            for op in [F32ReduceOp.mean, .max, .min, .sum] {
+                var want = [Float](repeating: op == .max ? -.infinity : (op == .min ? .infinity : 0), count: n)
+                let ost = f32ContiguousStrides(outShape)
+                for i in 0..<120 {
+                    var o = 0
+                    for a in 0..<4 where !axes.contains(a) { o += (i / st[a] % shape[a]) * ost[a] }
+                    switch op {
+                    case .max: want[o] = max(want[o], x[i])
+                    case .min: want[o] = min(want[o], x[i])
+                    default: want[o] += x[i]
+                    }
+                }
+                if op == .mean { let c = Float(120 / n); want = want.map { $0 / c } }
+                for parts in [1, 3] {
+                    var got = [Float](repeating: .nan, count: n)
+                    for p in 0..<parts { f32ReduceRun(op, F32Reduce(inShape: shape, axes: axes), x, &got, part: p, parts: parts) }
+                    let d = zip(got, want).map { abs($0 - $1) }.max()!
+                    #expect(d <= 1e-5, "axes \(axes) \(op) parts \(parts): \(d)")
+                }
+            }
+        }
+    }
 }

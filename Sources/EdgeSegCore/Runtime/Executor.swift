@@ -15,7 +15,7 @@ public struct ExecutorError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Per-thread im2col scratch budget (floats); tiles of output columns are sized to fit it.
-let im2colScratchFloats = 1 << 18
+let im2colScratchFloats = 1 << 20
 
 public final class Executor: @unchecked Sendable {
     public let graph: Graph
@@ -89,8 +89,10 @@ public final class Executor: @unchecked Sendable {
                 tile = min(tile, hw)
                 tileFloats = max(tileFloats, tile * s.patchSize)
             case .gemm1x1:
+                // Column tiles keep the output block cache-resident for the bias/activation epilogue.
                 let wanted = (self.threads + s.batch - 1) / s.batch
                 tile = min(hw, max(64, (hw + wanted - 1) / wanted))
+                tile = min(tile, max(256, (im2colScratchFloats / 2) / max(1, s.outChannelsPerGroup) / 16 * 16))
             default: break
             }
             convTiles[i] = (tile, (hw + tile - 1) / tile)
@@ -168,8 +170,9 @@ public final class Executor: @unchecked Sendable {
     }
 
     private static let job: PoolJob = { ctx, part, parts in
-        let exe = Unmanaged<Executor>.fromOpaque(ctx).takeUnretainedValue()
-        exe.execute(exe.steps[exe.currentStep], part: part, parts: parts)
+        Unmanaged<Executor>.fromOpaque(ctx)._withUnsafeGuaranteedRef { exe in
+            exe.execute(exe.steps[exe.currentStep], part: part, parts: parts)
+        }
     }
 
     public func run() {

@@ -43,7 +43,8 @@ public final class ThreadPool: @unchecked Sendable {
                 let s = raw!.assumingMemoryBound(to: Start.self)
                 let info = s.move(); s.deallocate()
                 if info.cpu >= 0 { pinCurrentThread(to: info.cpu) }
-                info.pool.takeUnretainedValue().workerLoop(part: info.part)
+                // No strong reference from the worker: the owner's release must reach deinit, which joins us.
+                info.pool._withUnsafeGuaranteedRef { $0.workerLoop(part: info.part) }
                 return nil
             }, start)
             if rc != 0 { start.deallocate(); stop(); throw GraphError("pthread_create failed (\(rc))") }

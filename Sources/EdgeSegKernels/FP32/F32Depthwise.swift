@@ -1,19 +1,21 @@
 // Direct depthwise 3x3 convolution (group == Cin == Cout), any stride/dilation/padding.
-// Interior columns use SIMD8 (portable: AVX on x86, NEON on arm64); borders are scalar.
+// Interior columns use SIMD4 (one SSE/NEON register: nine weight vectors plus accumulator and
+// loads fit the register file without spills, which SIMD8 on 16-register SSE did not); borders are scalar.
 
 @inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
 }
 
 @inline(__always)
-private func loadEven8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+private func loadEven4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    let v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    return SIMD4(v[0], v[2], v[4], v[6])
 }
 
 @inline(__always)
-private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+private func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
 @inline(__always)
@@ -41,8 +43,8 @@ public func f32Depthwise3x3(_ s: F32ConvShape, input: UnsafePointer<Float>, weig
     let oxLo = Swift.min(Wo, (s.padLeft + sw - 1) / sw)
     let lastStart = W - 1 - 2 * dw + s.padLeft          // largest ox*sw allowed
     let oxHi = lastStart < 0 ? -1 : Swift.min(Wo - 1, lastStart / sw)
-    // SIMD reads 8 (stride 1) or 16 (stride 2) floats from each tap start.
-    let span = sw == 1 ? 8 : 16
+    // SIMD reads 4 (stride 1) or 8 (stride 2) floats from each tap start.
+    let span = sw == 1 ? 4 : 8
     for item in f32PartRange(s.batch * s.outChannels, part, parts) {
         let c = item % s.outChannels
         let plane = input + item * s.inPlane
@@ -63,24 +65,24 @@ public func f32Depthwise3x3(_ s: F32ConvShape, input: UnsafePointer<Float>, weig
             var ox = 0
             while ox < oxLo { o[ox] = dwScalarAt(ox, b, sw, s.padLeft, dw, W, rows, wr); ox += 1 }
             if sw == 1 || sw == 2 {
-                let bv = SIMD8<Float>(repeating: b)
-                let a0 = SIMD8<Float>(repeating: wr.0[0]), a1 = SIMD8<Float>(repeating: wr.0[1]), a2 = SIMD8<Float>(repeating: wr.0[2])
-                let b0 = SIMD8<Float>(repeating: wr.1[0]), b1 = SIMD8<Float>(repeating: wr.1[1]), b2 = SIMD8<Float>(repeating: wr.1[2])
-                let c0 = SIMD8<Float>(repeating: wr.2[0]), c1 = SIMD8<Float>(repeating: wr.2[1]), c2 = SIMD8<Float>(repeating: wr.2[2])
-                while ox + 7 <= oxHi && (ox * sw - s.padLeft + 2 * dw + span) <= W {
+                let bv = SIMD4<Float>(repeating: b)
+                let a0 = SIMD4<Float>(repeating: wr.0[0]), a1 = SIMD4<Float>(repeating: wr.0[1]), a2 = SIMD4<Float>(repeating: wr.0[2])
+                let b0 = SIMD4<Float>(repeating: wr.1[0]), b1 = SIMD4<Float>(repeating: wr.1[1]), b2 = SIMD4<Float>(repeating: wr.1[2])
+                let c0 = SIMD4<Float>(repeating: wr.2[0]), c1 = SIMD4<Float>(repeating: wr.2[1]), c2 = SIMD4<Float>(repeating: wr.2[2])
+                while ox + 3 <= oxHi && (ox * sw - s.padLeft + 2 * dw + span) <= W {
                     let ix = ox * sw - s.padLeft
                     var acc = bv
                     if sw == 1 {
-                        acc += load8(rows.0 + ix) * a0 + load8(rows.0 + ix + dw) * a1 + load8(rows.0 + ix + 2 * dw) * a2
-                        acc += load8(rows.1 + ix) * b0 + load8(rows.1 + ix + dw) * b1 + load8(rows.1 + ix + 2 * dw) * b2
-                        acc += load8(rows.2 + ix) * c0 + load8(rows.2 + ix + dw) * c1 + load8(rows.2 + ix + 2 * dw) * c2
+                        acc += load4(rows.0 + ix) * a0 + load4(rows.0 + ix + dw) * a1 + load4(rows.0 + ix + 2 * dw) * a2
+                        acc += load4(rows.1 + ix) * b0 + load4(rows.1 + ix + dw) * b1 + load4(rows.1 + ix + 2 * dw) * b2
+                        acc += load4(rows.2 + ix) * c0 + load4(rows.2 + ix + dw) * c1 + load4(rows.2 + ix + 2 * dw) * c2
                     } else {
-                        acc += loadEven8(rows.0 + ix) * a0 + loadEven8(rows.0 + ix + dw) * a1 + loadEven8(rows.0 + ix + 2 * dw) * a2
-                        acc += loadEven8(rows.1 + ix) * b0 + loadEven8(rows.1 + ix + dw) * b1 + loadEven8(rows.1 + ix + 2 * dw) * b2
-                        acc += loadEven8(rows.2 + ix) * c0 + loadEven8(rows.2 + ix + dw) * c1 + loadEven8(rows.2 + ix + 2 * dw) * c2
+                        acc += loadEven4(rows.0 + ix) * a0 + loadEven4(rows.0 + ix + dw) * a1 + loadEven4(rows.0 + ix + 2 * dw) * a2
+                        acc += loadEven4(rows.1 + ix) * b0 + loadEven4(rows.1 + ix + dw) * b1 + loadEven4(rows.1 + ix + 2 * dw) * b2
+                        acc += loadEven4(rows.2 + ix) * c0 + loadEven4(rows.2 + ix + dw) * c1 + loadEven4(rows.2 + ix + 2 * dw) * c2
                     }
-                    store8(acc, o + ox)
-                    ox += 8
+                    store4(acc, o + ox)
+                    ox += 4
                 }
             }
             while ox < Wo { o[ox] = dwScalarAt(ox, b, sw, s.padLeft, dw, W, rows, wr); ox += 1 }

@@ -25,6 +25,10 @@ public struct F32Reduce: Sendable, Equatable {
 
 public func f32ReduceRun(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                          part: Int = 0, parts: Int = 1) {
+    if d.outer.d5 > 1 && d.outerStrides.d5 < d.innerStrides.d5 {
+        f32ReduceAccumulate(op, d, src, dst, part: part, parts: parts)
+        return
+    }
     let O = d.outer, OS = d.outerStrides, I = d.inner, IS = d.innerStrides
     let count = I.product
     let innerRows = I.d0 * I.d1 * I.d2 * I.d3 * I.d4
@@ -57,6 +61,52 @@ public func f32ReduceRun(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer
             }
         }
         dst[o] = op == .mean ? acc / Float(count) : acc
+    }
+}
+
+/// Reduction whose kept innermost axis is denser than every reduced axis (e.g. a channel mean of
+/// NCHW): walk the reduced indices outside and accumulate whole output runs, so reads stream.
+private func f32ReduceAccumulate(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                                 part: Int, parts: Int) {
+    let O = d.outer, OS = d.outerStrides, I = d.inner, IS = d.innerStrides
+    let n = O.d5, s5 = OS.d5
+    let r = f32PartRange(O.product, part, parts)
+    let count = I.product
+    var o = r.lowerBound
+    while o < r.upperBound {
+        var row = o / n
+        let j0 = o % n
+        let len = Swift.min(n - j0, r.upperBound - o)
+        let j4 = row % O.d4; row /= O.d4
+        let j3 = row % O.d3; row /= O.d3
+        let j2 = row % O.d2; row /= O.d2
+        let j1 = row % O.d1; row /= O.d1
+        let base = src + row * OS.d0 + j1 * OS.d1 + j2 * OS.d2 + j3 * OS.d3 + j4 * OS.d4 + j0 * s5
+        let out = dst + o
+        let initial: Float = op == .max ? -.infinity : (op == .min ? .infinity : 0)
+        out.update(repeating: initial, count: len)
+        for q0 in 0..<count {
+            var q = q0
+            let i5 = q % I.d5; q /= I.d5
+            let i4 = q % I.d4; q /= I.d4
+            let i3 = q % I.d3; q /= I.d3
+            let i2 = q % I.d2; q /= I.d2
+            let i1 = q % I.d1; q /= I.d1
+            let p = base + q * IS.d0 + i1 * IS.d1 + i2 * IS.d2 + i3 * IS.d3 + i4 * IS.d4 + i5 * IS.d5
+            switch (op, s5) {
+            case (.mean, 1), (.sum, 1): for k in 0..<len { out[k] += p[k] }
+            case (.max, 1): for k in 0..<len { out[k] = Swift.max(out[k], p[k]) }
+            case (.min, 1): for k in 0..<len { out[k] = Swift.min(out[k], p[k]) }
+            case (.mean, _), (.sum, _): for k in 0..<len { out[k] += p[k * s5] }
+            case (.max, _): for k in 0..<len { out[k] = Swift.max(out[k], p[k * s5]) }
+            case (.min, _): for k in 0..<len { out[k] = Swift.min(out[k], p[k * s5]) }
+            }
+        }
+        if op == .mean {
+            let inv = 1 / Float(count)
+            for k in 0..<len { out[k] *= inv }
+        }
+        o += len
     }
 }
 
