@@ -1,0 +1,1 @@
+"""EdgeSeg seed model family (PyTorch side): definitions, synthetic rope data, export."""
