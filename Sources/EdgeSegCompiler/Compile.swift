@@ -22,6 +22,10 @@ public func compileONNX(_ bytes: Data, options: ImportOptions = .init()) throws 
     let imported = graph.nodes.count
     let passes = optimise(&graph)
     try validate(graph)
+    // The runtime's own checks (rank ≤ 6, per-op shape rules): fail at compile time, not on the board.
+    do { try validateGraph(graph) } catch {
+        throw GraphValidationError(description: "the compiled graph is not executable: \(error)")
+    }
     return (graph, CompileReport(importSummary: summary, importedNodes: imported, passes: passes))
 }
 

@@ -30,11 +30,11 @@ struct CompileCommand: ParsableCommand {
         }
         let bytes: Data
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
-            throw ValidationError("cannot read \(model): \(error.localizedDescription)")
+            throw CompileFailure(description: "cannot read \(model): \(error.localizedDescription)")
         }
         let graph: Graph, report: CompileReport
         do { (graph, report) = try compileONNX(bytes, options: options) } catch {
-            throw ValidationError("\(model): \(error)")
+            throw CompileFailure(description: "\(model): \(error)")
         }
         for line in report.lines { print(line) }
         let ops = opHistogram(graph).sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }
@@ -47,4 +47,9 @@ struct CompileCommand: ParsableCommand {
             print("wrote \(output)")
         }
     }
+}
+
+/// A compile error is about the model, not the command line: no usage text after it.
+struct CompileFailure: Error, CustomStringConvertible {
+    var description: String
 }

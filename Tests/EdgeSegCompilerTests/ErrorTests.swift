@@ -96,10 +96,39 @@ struct ErrorTests {
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Relu", ["x"], ["y"])], inputShape: [1, -3, 4])) }
         let shape = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 7; $0.dims = [2]; $0.int64Data = [Int64.max, -1] }
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Reshape", ["x", "s"], ["y"])], initializers: [shape])) }
+        // Eight dims of 2^28: the element count overflows Int; must be an error, not a trap.
+        let huge = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 7; $0.dims = [8]; $0.int64Data = .init(repeating: 1 << 28, count: 8) }
+        #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Reshape", ["x", "s"], ["y"])], initializers: [huge])) }
+        // Gathering with 2^20 indices from rows of 2^10 would build a 2^30-element tensor.
+        let data = Onnx_TensorProto.with { $0.name = "d"; $0.dataType = 7; $0.dims = [4, 1 << 10]; $0.int64Data = .init(repeating: 0, count: 1 << 12) }
+        let ind = Onnx_TensorProto.with { $0.name = "i"; $0.dataType = 7; $0.dims = [1 << 10, 1 << 10]; $0.int64Data = .init(repeating: 0, count: 1 << 20) }
+        #expect(throws: ImportError.self) {
+            try compileONNX(model(nodes: [node("Gather", ["d", "i"], ["g"]), node("Reshape", ["x", "g"], ["y"])], initializers: [data, ind]))
+        }
         let pads = Onnx_TensorProto.with { $0.name = "p"; $0.dataType = 7; $0.dims = [8]; $0.int64Data = [0, 0, 0, 0, 0, 0, 1 << 40, 0] }
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("Pad", ["x", "p"], ["y"])], initializers: [pads])) }
         let big = Onnx_TensorProto.with { $0.name = "n"; $0.dataType = 7; $0.dims = [3]; $0.int64Data = [1 << 20, 1 << 20, 1 << 20] }
         #expect(throws: ImportError.self) { try compileONNX(model(nodes: [node("ConstantOfShape", ["n"], ["c"]), node("Add", ["x", "c"], ["y"])], initializers: [big])) }
+    }
+
+    @Test func externalDataStringsAndIntInputsAreRefusedClearly() throws {
+        var ext = floatTensor("w", dims: [2, 2, 1, 1], count: 0)
+        ext.dataLocation = .external
+        ext.externalData = [.with { $0.key = "location"; $0.value = "weights.bin" }]
+        #expect(throws: ImportError.invalidTensor(name: "w", reason: "external data is not supported; re-export with the weights inside the .onnx file")) {
+            try compileONNX(model(nodes: [node("Conv", ["x", "w"], ["y"])], initializers: [ext]))
+        }
+        let str = Onnx_TensorProto.with { $0.name = "s"; $0.dataType = 8; $0.dims = [1]; $0.stringData = [Data("a".utf8)] }
+        #expect(throws: ImportError.invalidTensor(name: "s", reason: "string tensors are not supported")) {
+            try compileONNX(model(nodes: [node("Relu", ["x"], ["y"])], initializers: [str]))
+        }
+        var m = try Onnx_ModelProto(serializedBytes: model(nodes: [node("Relu", ["x"], ["y"])]))
+        m.graph.input[0].type.tensorType.elemType = 7
+        #expect(throws: ImportError.self) { try compileONNX(try m.serializedData()) }
+        // A conv whose weight is computed at run time cannot be packed at load.
+        #expect(throws: ImportError.invalidNode(node: "c", opType: "Conv", reason: "weight must be a constant [M, C/group, kh, kw]")) {
+            try compileONNX(model(nodes: [node("Relu", ["x"], ["w"]), node("Conv", ["x", "w"], ["y"], name: "c")]))
+        }
     }
 
     @Test func symbolicInputNeedsAnExplicitShape() throws {

@@ -76,6 +76,24 @@ struct ImportTests {
         #expect(opHistogram(g)["unary.silu"] == 1)
     }
 
+    @Test func opset12LayerNormIsRecognised() throws {
+        let (g, report) = try Fixture.named("attention_op12").compiled()
+        #expect(report.passes.first { $0.name == "decomposed LayerNorm" }?.rewrites == 2)
+        let h = opHistogram(g)
+        #expect(h["layerNorm"] == 2 && h["unary.sqrt"] == nil && h["unary.pow"] == nil)
+    }
+
+    @Test func dynamicGatherAndExpandLowerToSliceAndBroadcast() throws {
+        let (g, _) = try Fixture.named("window_attention").compiled()
+        let h = opHistogram(g)
+        // qkv[0..2] on a computed tensor: three axis-0 slices (+ reshapes dropping the axis).
+        let axis0 = g.nodes.filter { if case .slice(_, _, let axes, _) = $0.op { return axes == [0] } else { return false } }
+        #expect(axis0.count == 3)
+        #expect(h["binary.max"] == 1)
+        // Expand(g, [1,1,H,W]) is g × ones[1,1,H,W].
+        #expect(g.nodes.contains { $0.op == .binary(.mul) && $0.inputs.contains { g.constants[$0] == .float32(.init(repeating: 1, count: 24)) } })
+    }
+
     @Test func convFormsFromOnnxHelper() throws {
         let (g, _) = try Fixture.named("conv_pads").compiled()
         let convs = g.nodes.compactMap { n -> ConvAttrs? in if case .conv(let a) = n.op { return a } else { return nil } }

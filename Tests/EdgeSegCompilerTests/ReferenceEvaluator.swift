@@ -247,7 +247,15 @@ struct ReferenceEvaluator {
         for p in 0..<(s[0] * s[1]) { for y in 0..<oh { for xx in 0..<ow {
             let sy = src(y, h, oh), sx = src(xx, w, ow)
             if a.mode == .nearest {
-                let iy = min(max(Int(sy.rounded(.down)), 0), h - 1), ix = min(max(Int(sx.rounded(.down)), 0), w - 1)
+                func pick(_ v: Double) -> Int {
+                    switch a.nearestMode {
+                    case .floor: return Int(v.rounded(.down))
+                    case .ceil: return Int(v.rounded(.up))
+                    case .roundPreferFloor: return v - v.rounded(.down) == 0.5 ? Int(v.rounded(.down)) : Int(v.rounded())
+                    case .roundPreferCeil: return v - v.rounded(.down) == 0.5 ? Int(v.rounded(.up)) : Int(v.rounded())
+                    }
+                }
+                let iy = min(max(pick(sy), 0), h - 1), ix = min(max(pick(sx), 0), w - 1)
                 out.append(x[(p * h + iy) * w + ix])
             } else {
                 let cy = min(max(sy, 0), Double(h - 1)), cx = min(max(sx, 0), Double(w - 1))

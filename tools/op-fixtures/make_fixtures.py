@@ -188,6 +188,25 @@ class Plumbing(nn.Module):
         return z.squeeze(0).unsqueeze(0), e.mean((2, 3))
 
 
+class WindowAttentionBits(nn.Module):
+    """WA-ASPP/WAFA pieces: qkv Gather on axis 0 of a dynamic tensor, Expand, element-wise Max, rank-6 window transposes."""
+    def __init__(s, c=8):
+        super().__init__()
+        s.qkv = nn.Linear(c, 3 * c); s.fc = nn.Conv2d(c, 1, 1, bias=False)
+    def forward(s, x):
+        B, C, H, W = x.shape
+        win = x.view(B, C, H // 2, 2, W // 2, 2).permute(0, 2, 4, 1, 3, 5).reshape(-1, C, 2, 2)
+        t = win.reshape(-1, C, 4).permute(0, 2, 1)
+        qkv = s.qkv(t).reshape(t.shape[0], 4, 3, 2, C // 2).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        a = torch.softmax(q @ k.transpose(-2, -1) / (C // 2) ** 0.5, -1)
+        o = (a @ v).permute(0, 2, 1, 3).reshape(t.shape[0], 4, C).permute(0, 2, 1)
+        o = o.reshape(B, H // 2, W // 2, C, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(B, C, H, W)
+        g = F.relu(s.fc(F.adaptive_avg_pool2d(o, 1))).expand(-1, -1, H, W)
+        sp = torch.sigmoid(s.fc(o))
+        return torch.max(g, sp) * o + F.interpolate(o[:, :, ::2, ::2], scale_factor=2, mode="nearest")
+
+
 export_torch("conv_variants", ConvVariants(), (1, 3, 17, 15), note="stride/dilation/group/depthwise/rect kernels")
 export_torch("mbv2_block", MBV2Block(), (1, 3, 32, 32), argmax_axis=1, note="BN folded by exporter, ReLU6 Clip, residual Add, bilinear")
 export_torch("activations", Activations(), (1, 4, 6, 6), note="SiLU/HardSwish/Sigmoid/HardSigmoid/GELU + unary/binary ops")
@@ -197,6 +216,12 @@ export_torch("ggca", GGCA(), (1, 16, 6, 7), note="GGCA: group fold, Reduce on ax
 export_torch("pooling", Pooling(), (1, 6, 8, 8), note="MaxPool/AveragePool/GAP/Gemm/reductions/GroupNorm→InstanceNorm")
 export_torch("plumbing", Plumbing(), (1, 6, 5, 4), note="Shape/Gather/Concat plumbing, Split, Pad, Slice with steps, Squeeze/Unsqueeze")
 
+# bubbliiiing's own export_onnx.py uses opset 12: attribute-form Squeeze/Unsqueeze/Split/Reduce axes,
+# LayerNorm decomposed into ReduceMean/Sub/Pow/Sqrt/Div, Softmax with opset-12 axis semantics.
+export_torch("attention_op12", Attention(), (1, 8, 8, 8), note="opset 12: decomposed LayerNorm, attr-form axes", opset=12)
+export_torch("ggca_op12", GGCA(), (1, 16, 6, 7), note="opset 12 GGCA", opset=12)
+export_torch("plumbing_op12", Plumbing(), (1, 6, 5, 4), note="opset 12 plumbing (Split attr, Squeeze attr)", opset=12)
+export_torch("window_attention", WindowAttentionBits(), (1, 8, 4, 6), note="Gather on dynamic qkv, Expand, Max, window transposes, nearest up")
 
 # ---------------------------------------------------------------- onnx.helper graphs
 def f32(shape): return (rng.standard_normal(shape)).astype(np.float32)
@@ -250,6 +275,14 @@ helper_model("gemm_matmul", [
     init("w", f32([5, 7])), init("g", f32([6, 4])), init("c", f32([1, 4])),
     init("lo", np.array(-0.5, np.float32)), init("hi", np.array(0.5, np.float32))],
     note="MatMul broadcast, Gemm transA alpha beta, Clip input form, Transpose")
+
+helper_model("resize_nearest", [
+    helper.make_node("Resize", ["x", "", "", "s1"], ["a"], mode="nearest", coordinate_transformation_mode="half_pixel"),
+    helper.make_node("Resize", ["x", "", "", "s2"], ["b"], mode="nearest", coordinate_transformation_mode="align_corners", nearest_mode="ceil"),
+    helper.make_node("Resize", ["x", "", "", "s1"], ["c"], mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="round_prefer_ceil"),
+], [("x", [1, 2, 5, 4])], ["a", "b", "c"], [
+    init("s1", np.array([1, 2, 8, 7], np.int64)), init("s2", np.array([1, 2, 3, 9], np.int64))],
+    note="Resize nearest: round_prefer_floor/half_pixel, ceil/align_corners, round_prefer_ceil/asymmetric")
 
 with open(os.path.join(OUT, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1)

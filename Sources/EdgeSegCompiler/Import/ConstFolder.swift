@@ -68,6 +68,7 @@ func foldConstantNode(_ node: NodeView, _ inputs: [ConstTensor?], opset: Int) th
             return Int(j)
         }
         let outShape = Array(x.shape[..<axis]) + ind.shape + Array(x.shape[(axis + 1)...])
+        guard checkedElementCount(outShape, allowZero: true) != nil else { throw node.fail("gather result \(outShape) is too large") }
         let inner = x.shape[(axis + 1)...].reduce(1, *), outer = x.shape[..<axis].reduce(1, *)
         var flat = [Int]()
         for o in 0..<outer { for i in idx { for k in 0..<inner { flat.append((o * dim + i) * inner + k) } } }

@@ -68,8 +68,11 @@ func decodeTensor(_ t: Onnx_TensorProto, name: String) throws -> ConstTensor {
         guard raw.count == n * MemoryLayout<T>.size else {
             throw ImportError.invalidTensor(name: name, reason: "raw_data holds \(raw.count) bytes, shape \(shape) needs \(n * MemoryLayout<T>.size)")
         }
-        return raw.withUnsafeBytes { buf in
-            (0..<n).map { buf.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self) }
+        // One copy of the payload (weights are most of a model file): no per-element loads.
+        // raw_data is little-endian, as is every target we build for.
+        return [T](unsafeUninitializedCapacity: n) { dst, count in
+            raw.withUnsafeBytes { src in UnsafeMutableRawBufferPointer(dst).copyMemory(from: src) }
+            count = n
         }
     }
     func check(_ count: Int) throws {

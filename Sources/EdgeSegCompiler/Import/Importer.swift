@@ -13,7 +13,7 @@ public struct ImportSummary: Sendable, Equatable {
     public var producer: String
     /// ONNX nodes in the file (If branches included when inlined).
     public var onnxNodes: Int
-    /// ONNX nodes evaluated at compile time (shape plumbing, constant arithmetic).
+    /// ONNX nodes evaluated at compile time (shape plumbing, constant arithmetic), Constant nodes included.
     public var foldedNodes: Int
     /// ONNX nodes that became pure aliases (Identity, Dropout).
     public var aliasedNodes: Int
@@ -128,6 +128,7 @@ struct Importer {
         if node.op == "Shape" || node.op == "Size" {
             guard let x = inputs.first ?? nil else { throw node.fail("missing input") }
             let s = shape(x)
+            folded += 1
             if node.op == "Size" { return define(node, 0, .constant(.scalarInt(s.reduce(1, *)))) }
             let r = s.count
             var a = node.int("start", default: 0), b = node.int("end", default: r)
@@ -135,6 +136,7 @@ struct Importer {
             return define(node, 0, .constant(.vector(s[a..<max(a, b)].map { Int64($0) })))
         }
         if node.op == "Constant" {
+            folded += 1
             return define(node, 0, .constant(try constantAttribute(node)))
         }
         if node.op == "If" {

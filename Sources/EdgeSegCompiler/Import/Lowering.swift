@@ -416,9 +416,14 @@ extension Importer {
         case "pytorch_half_pixel": transform = .pytorchHalfPixel
         default: throw node.fail("coordinate_transformation_mode '\(ctm)' is not supported")
         }
-        if mode == .nearest {
-            let nm = node.op == "Upsample" || opset < 11 ? "floor" : node.string("nearest_mode", default: "round_prefer_floor")
-            guard nm == "floor" else { throw node.fail("nearest_mode '\(nm)' is not supported (floor, as PyTorch exports)") }
+        let nearestName = node.op == "Upsample" || opset < 11 ? "floor" : node.string("nearest_mode", default: "round_prefer_floor")
+        let nearest: NearestMode
+        switch nearestName {
+        case "floor": nearest = .floor
+        case "ceil": nearest = .ceil
+        case "round_prefer_floor": nearest = .roundPreferFloor
+        case "round_prefer_ceil": nearest = .roundPreferCeil
+        default: throw node.fail("unknown nearest_mode '\(nearestName)'")
         }
         if node.int("antialias", default: 0) != 0 { throw node.fail("antialias is not supported") }
         if let axes = node.ints("axes"), Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) != Set(0..<4) { throw node.fail("Resize axes \(axes) are not supported") }
@@ -444,7 +449,7 @@ extension Importer {
             throw node.fail("neither scales nor sizes given")
         }
         guard out[0] == x[0], out[1] == x[1] else { throw node.fail("Resize may only change H and W (\(x) → \(out))") }
-        try emit(node, .resize(ResizeAttrs(mode: mode, transform: transform)), [try id(node, inputs, 0)], out)
+        try emit(node, .resize(ResizeAttrs(mode: mode, transform: transform, nearestMode: mode == .nearest ? nearest : .floor)), [try id(node, inputs, 0)], out)
     }
 
     mutating func lowerMatMul(_ node: NodeView, _ inputs: [Value?]) throws {
@@ -484,8 +489,10 @@ extension Importer {
             params.append(t.floats)
         }
         let eps = node.float("epsilon", default: 1e-5)
-        let a = (0..<c).map { params[0][$0] / (params[3][$0] + eps).squareRoot() }
-        let b = (0..<c).map { params[1][$0] - params[2][$0] * a[$0] }
+        // In Double: the fold should add no rounding of its own on top of the conv's.
+        let ad = (0..<c).map { Double(params[0][$0]) / (Double(params[3][$0]) + Double(eps)).squareRoot() }
+        let a = ad.map { Float($0) }
+        let b = (0..<c).map { Float(Double(params[1][$0]) - Double(params[2][$0]) * ad[$0]) }
         let cshape = [c] + [Int](repeating: 1, count: x.count - 2)
         let at = tensorID(.constant(ConstTensor(shape: cshape, floats: a)), name: node.name + "/scale")
         let bt = tensorID(.constant(ConstTensor(shape: cshape, floats: b)), name: node.name + "/shift")

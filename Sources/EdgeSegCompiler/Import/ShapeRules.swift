@@ -18,8 +18,8 @@ func reshapeTarget(_ input: [Int], _ spec: [Int64], allowZero: Bool, node: NodeV
         }
     }
     let total = input.reduce(1, *)
+    guard let known = checkedElementCount(out, allowZero: true) else { throw node.fail("hostile reshape target \(spec)") }
     if let k = inferAt {
-        let known = out.reduce(1, *)
         guard known > 0, total % known == 0 else { throw node.fail("cannot infer -1 reshaping \(input) to \(spec)") }
         out[k] = total / known
     }

@@ -51,6 +51,29 @@ func foldAffineIntoConv(_ g: inout Graph) -> Int {
     }
 }
 
+// MARK: - pad folding
+
+/// Pad (constant 0, only on H and W) → Conv: the padding moves into the conv's own pads, so
+/// the padded copy is never materialised. Non-zero pad values or N/C padding stay a Pad node.
+func foldPadIntoConv(_ g: inout Graph) -> Int {
+    var count = 0
+    let idx = GraphIndex(g)
+    var removed = Set<Int>()
+    for (pi, pad) in g.nodes.enumerated() {
+        guard case .pad(let pads, let value) = pad.op, value == 0, pads.count == 8,
+              pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0,
+              let ci = idx.soleConsumer(pad.outputs[0]), g.nodes[ci].inputs[0] == pad.outputs[0],
+              case .conv(var a) = g.nodes[ci].op else { continue }
+        // ONNX pads: [n, c, h, w] begins then ends; ConvAttrs: [top, left, bottom, right].
+        a.pads = [a.pads[0] + pads[2], a.pads[1] + pads[3], a.pads[2] + pads[6], a.pads[3] + pads[7]]
+        g.nodes[ci].op = .conv(a)
+        g.nodes[ci].inputs[0] = pad.inputs[0]
+        removed.insert(pi); count += 1
+    }
+    g.removeNodes(removed)
+    return count
+}
+
 // MARK: - pattern recognition
 
 /// x·sigmoid(x) → silu(x); the exporters' erf form x·0.5·(1+erf(x/√2)) → gelu(x).
@@ -105,6 +128,55 @@ func recogniseActivationPatterns(_ g: inout Graph) -> Int {
         guard g.tensors[x].shape == g.tensors[g.nodes[final].outputs[0]].shape, dead.isDisjoint(with: removed) else { continue }
         g.nodes[final] = Node(name: g.nodes[final].name, op: .unary(.gelu), inputs: [x], outputs: g.nodes[final].outputs)
         removed.formUnion(dead); count += 1
+    }
+    g.removeNodes(removed)
+    return count
+}
+
+/// Opset < 17 exports spell LayerNorm out: mean → sub → pow 2 → mean → add ε → sqrt → div
+/// (→ mul γ → add β). Nine passes over the tokens become one `.layerNorm`.
+func recogniseDecomposedLayerNorm(_ g: inout Graph) -> Int {
+    var count = 0
+    var idx = GraphIndex(g)
+    var removed = Set<Int>()
+    func producer(_ t: TensorID) -> (Int, Node)? { idx.producer[t].map { ($0, g.nodes[$0]) } }
+    func only(_ t: TensorID) -> (Int, Node)? { idx.soleConsumer(t).map { ($0, g.nodes[$0]) } }
+    for (di, div) in g.nodes.enumerated() {
+        guard case .binary(.div) = div.op, !removed.contains(di),
+              let (si, sqrt) = producer(div.inputs[1]), sqrt.op == .unary(.sqrt), only(sqrt.outputs[0])?.0 == di,
+              let (ei, addEps) = producer(sqrt.inputs[0]), case .binary(.add) = addEps.op, only(addEps.outputs[0])?.0 == si,
+              let eps = g.scalarConstant(addEps.inputs[1]),
+              let (vi, varMean) = producer(addEps.inputs[0]), case .reduce(.mean, let axes2, true) = varMean.op, only(varMean.outputs[0])?.0 == ei,
+              let (pi, pow) = producer(varMean.inputs[0]), pow.op == .unary(.pow(2)), only(pow.outputs[0])?.0 == vi,
+              let (bi, sub) = producer(pow.inputs[0]), case .binary(.sub) = sub.op, sub.outputs[0] == div.inputs[0],
+              Set(idx.consumers[sub.outputs[0]] ?? []) == [pi, di], !idx.outputs.contains(sub.outputs[0]),
+              let (mi, mean) = producer(sub.inputs[1]), case .reduce(.mean, let axes1, true) = mean.op,
+              mean.inputs[0] == sub.inputs[0], only(mean.outputs[0])?.0 == bi, axes1 == axes2 else { continue }
+        let x = sub.inputs[0], shape = g.tensors[x].shape
+        guard let first = axes1.first, axes1 == Array(first..<shape.count) else { continue }
+        let normShape = Array(shape[first...])
+        var dead: Set<Int> = [mi, bi, pi, vi, ei, si, di]
+        var final = di
+        var scale: TensorID? = nil, bias: TensorID? = nil
+        // Optional affine tail: mul by γ, add β (each a constant of the normalised shape).
+        if let (ki, mul) = only(div.outputs[0]), case .binary(.mul) = mul.op {
+            let other = mul.inputs[0] == div.outputs[0] ? mul.inputs[1] : mul.inputs[0]
+            if g.constants[other] != nil, g.tensors[other].shape == normShape {
+                scale = other; dead.insert(ki); final = ki
+                if let (ai, add) = only(mul.outputs[0]), case .binary(.add) = add.op {
+                    let b = add.inputs[0] == mul.outputs[0] ? add.inputs[1] : add.inputs[0]
+                    if g.constants[b] != nil, g.tensors[b].shape == normShape { bias = b; dead.insert(ai); final = ai }
+                }
+            }
+        }
+        guard dead.isDisjoint(with: removed) else { continue }
+        let n = normShape.reduce(1, *)
+        let gamma = scale ?? g.addConstant(div.name + "/ones", ConstTensor(shape: normShape, floats: .init(repeating: 1, count: n)))
+        dead.remove(final)
+        g.nodes[final] = Node(name: g.nodes[final].name, op: .layerNorm(axis: first, epsilon: eps),
+                              inputs: [x, gamma] + (bias.map { [$0] } ?? []), outputs: g.nodes[final].outputs)
+        removed.formUnion(dead); count += 1
+        idx = GraphIndex(g)
     }
     g.removeNodes(removed)
     return count
@@ -177,6 +249,23 @@ func isFusable(_ u: UnaryOp) -> Bool {
 }
 
 // MARK: - cleanup
+
+/// reshape(reshape(x)) → reshape(x): only the final shape matters (row-major data never moves).
+/// The exporters emit such chains around GGCA's group fold and the attention head split.
+func collapseReshapes(_ g: inout Graph) -> Int {
+    var count = 0
+    var removed = Set<Int>()
+    var idx = GraphIndex(g)
+    for (i, n) in g.nodes.enumerated() where n.op == .reshape {
+        guard let pi = idx.producer[n.inputs[0]], !removed.contains(pi), g.nodes[pi].op == .reshape,
+              idx.soleConsumer(n.inputs[0]) == i else { continue }
+        g.nodes[i].inputs = g.nodes[pi].inputs
+        removed.insert(pi); count += 1
+        idx = GraphIndex(g)
+    }
+    g.removeNodes(removed)
+    return count
+}
 
 /// Drops nodes that no graph output depends on, then compacts the tensor table (unused
 /// constants and intermediates go; ids are renumbered densely).

@@ -22,9 +22,12 @@ public func optimise(_ graph: inout Graph) -> [PassStat] {
     let passes: [(String, (inout Graph) -> Int)] = [
         ("constant folding", foldConstants),
         ("affine (BatchNorm) → conv", foldAffineIntoConv),
+        ("zero pad → conv pads", foldPadIntoConv),
         ("SiLU / GELU patterns", recogniseActivationPatterns),
+        ("decomposed LayerNorm", recogniseDecomposedLayerNorm),
         ("conv + add residual", fuseResidualAdd),
         ("activation → conv/gemm", fuseActivations),
+        ("reshape chains", collapseReshapes),
         ("dead-node removal", removeDeadNodes),
         ("topological sort", sortTopologically),
     ]
