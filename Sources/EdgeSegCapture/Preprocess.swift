@@ -313,28 +313,43 @@ struct Int8Writer: TensorWriter {
     @inline(__always) func store(_ index: Int, _ pixel: Float) { base[index] = quantizeInt8(pixel * multiplier, zeroPoint) }
 }
 
-/// Round half away from zero, the convention of the runtime's requantization.
+/// Round half away from zero, the convention of the runtime's requantization. Truncating
+/// conversion plus an exact fraction test: libm's roundf is a call on x86-64 without SSE4.1.
 @inline(__always)
 public func quantizeInt8(_ scaled: Float, _ zeroPoint: Float) -> Int8 {
-    let q = scaled.rounded(.toNearestOrAwayFromZero) + zeroPoint
+    let x = min(max(scaled, -512), 512)           // keeps the Int32 conversion in range
+    var i = Int32(x)                               // toward zero
+    let frac = x - Float(i)                        // exact for |x| < 2^23
+    if frac >= 0.5 { i += 1 } else if frac <= -0.5 { i -= 1 }
+    let q = i + Int32(zeroPoint)
     return Int8(min(max(q, -128), 127))
 }
 
-/// IEEE half bits, round to nearest even (Float16 is not available on every target we build for).
+/// IEEE half bits, round to nearest even. ARM converts in one instruction; on x86-64 without
+/// F16C Swift's Float16 init is a runtime call, so the conversion is done with integer steps
+/// (F. Giesen's float_to_half_fast3_rtne).
 @inline(__always)
 public func float16Bits(_ f: Float) -> UInt16 {
-    #if arch(arm64) || arch(x86_64)
+    #if arch(arm64)
     return Float16(f).bitPattern
     #else
-    let b = f.bitPattern
-    let sign = UInt16((b >> 16) & 0x8000)
-    let exp = Int((b >> 23) & 0xff) - 127 + 15
-    let mant = b & 0x7fffff
-    if exp <= 0 { return sign }
-    if exp >= 31 { return sign | 0x7c00 }
-    var h = UInt32(exp) << 10 | (mant >> 13)
-    let rest = mant & 0x1fff
-    if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) { h += 1 }
-    return sign | UInt16(h)
+    let f32Infinity: UInt32 = 255 << 23
+    let f16Overflow: UInt32 = (127 + 16) << 23
+    let denormMagic: UInt32 = ((127 - 15) + (23 - 10) + 1) << 23
+    var bits = f.bitPattern
+    let sign = bits & 0x8000_0000
+    bits ^= sign
+    let out: UInt32
+    if bits >= f16Overflow {
+        out = bits > f32Infinity ? 0x7E00 : 0x7C00          // NaN stays NaN, the rest saturates to inf
+    } else if bits < (113 << 23) {
+        // Subnormal half: let the FPU align the mantissa by adding a magic number.
+        out = (Float(bitPattern: bits) + Float(bitPattern: denormMagic)).bitPattern &- denormMagic
+    } else {
+        let mantissaOdd = (bits >> 13) & 1
+        bits = bits &+ (UInt32(bitPattern: Int32(15 - 127)) &<< 23) &+ 0xFFF &+ mantissaOdd
+        out = bits >> 13
+    }
+    return UInt16(truncatingIfNeeded: out | (sign >> 16))
     #endif
 }

@@ -10,9 +10,10 @@ func runBenchmark(iterations: Int) -> Int32 {
 
     let hd = SyntheticRopeSource(width: 1280, height: 720, fps: 0)
     let hdRGB = UnsafeRawBufferPointer(start: hd.render(frame: 3), count: 1280 * 720 * 3)
-    let jpeg = try! encodeJPEG(rgb: hdRGB, width: 1280, height: 720, quality: 85, subsampling420: false)
+    let jpeg = withExtendedLifetime(hd) { try! encodeJPEG(rgb: hdRGB, width: 1280, height: 720, quality: 85, subsampling420: false) }
     let vga = SyntheticRopeSource(width: 640, height: 480, fps: 0, format: .yuyv)
-    let yuyvFrame = try! vga.next(timeoutMs: 0)!
+    let yuyvFrame = try! vga.next(timeoutMs: 0)!       // a view of vga's buffer
+    defer { withExtendedLifetime(vga) {} }
 
     func time(_ body: () -> Void) -> Double {
         let t = monotonicNanoseconds(); body(); return ms(monotonicNanoseconds() - t)

@@ -128,3 +128,29 @@ import Testing
         #expect(pre.rejected == 2)
     }
 }
+
+@Suite struct EncodingTests {
+    @Test func float16BitsMatchesFloat16Conversion() {
+        var rng = SplitMix(seed: 3)
+        var values: [Float] = [0, -0, 1, -1, 0.5, 65504, 65520, 1e-8, -1e-8, 6.1e-5, 5.96e-8, 2.98e-8, .infinity, -.infinity, 1e10]
+        for i in 0...255 { values.append(Float(i) / 255) }
+        for _ in 0..<2000 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
+        for v in values where !v.isNaN {
+            #expect(float16Bits(v) == Float16(v).bitPattern, "value \(v)")
+        }
+        #expect(Float16(bitPattern: float16Bits(.nan)).isNaN)
+    }
+
+    @Test func int8QuantizationRoundsHalfAwayFromZeroAndSaturates() {
+        #expect(quantizeInt8(2.5, 0) == 3 && quantizeInt8(-2.5, 0) == -3)
+        #expect(quantizeInt8(2.4999998, 0) == 2 && quantizeInt8(0.49999997, 0) == 0)
+        #expect(quantizeInt8(127.6, 0) == 127 && quantizeInt8(-1e9, 0) == -128 && quantizeInt8(1e9, 0) == 127)
+        #expect(quantizeInt8(200, -128) == 72 && quantizeInt8(0, -128) == -128)
+        var rng = SplitMix(seed: 9)
+        for _ in 0..<2000 {
+            let x = Float(Int64(rng.next() % 60000) - 30000) / 100
+            let ref = Int8(min(max(x.rounded(.toNearestOrAwayFromZero) + 5, -128), 127))
+            #expect(quantizeInt8(x, 5) == ref)
+        }
+    }
+}

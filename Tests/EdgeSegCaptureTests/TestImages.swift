@@ -5,7 +5,8 @@ enum TestImages {
     /// The synthetic rope at a given size, as owned RGB bytes.
     static func rope(width: Int, height: Int, frame: UInt64 = 7) -> [UInt8] {
         let s = SyntheticRopeSource(width: width, height: height, fps: 0)
-        return Array(UnsafeBufferPointer(start: s.render(frame: frame), count: width * height * 3))
+        // render returns a view of the source's buffer: copy it while the source is alive.
+        return withExtendedLifetime(s) { Array(UnsafeBufferPointer(start: s.render(frame: frame), count: width * height * 3)) }
     }
 
     static func jpeg(width: Int, height: Int, frame: UInt64 = 7, quality: Int = 90) throws -> [UInt8] {
