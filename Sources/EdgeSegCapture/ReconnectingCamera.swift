@@ -27,6 +27,8 @@ public final class ReconnectingCamera: FrameSource {
     private var extra = CaptureStats()
     private var lastFrameNs: UInt64 = 0
     private var stallReported = false
+    /// bus_info and card of the camera once seen: a replugged USB camera may get a new node.
+    private var identity: (bus: String, card: String)?
 
     public init(request: CameraRequest, initialBackoffMs: Int = 250, maxBackoffMs: Int = 8000,
                 stallReportMs: Int = 2000, onEvent: @escaping (CameraEvent) -> Void = { _ in }) {
@@ -53,6 +55,7 @@ public final class ReconnectingCamera: FrameSource {
         do throws(CaptureError) {
             try camera.open()
             everOpened = true
+            rememberIdentity()
             onEvent(.opened(camera.choice!, bufferCount: camera.bufferCount))
             lastFrameNs = monotonicNanoseconds()
         } catch {
@@ -69,7 +72,11 @@ public final class ReconnectingCamera: FrameSource {
                 if retryAtNs > deadline { extra.stalls += 1; return nil }
             }
             do throws(CaptureError) {
-                try camera.open()
+                do throws(CaptureError) { try camera.open() } catch {
+                    guard case .deviceLost = error, let moved = findMovedCamera() else { throw error }
+                    camera.devicePath = moved
+                    try camera.open()
+                }
             } catch {
                 switch error {
                 case .deviceLost, .openFailed, .ioctlFailed: scheduleRetry(after: error); extra.stalls += 1; return nil
@@ -79,6 +86,7 @@ public final class ReconnectingCamera: FrameSource {
             backoffMs = initialBackoffMs
             lastFrameNs = monotonicNanoseconds()
             stallReported = false
+            rememberIdentity()
             if everOpened { extra.reopens += 1; onEvent(.reopened(camera.choice!)) }
             else { onEvent(.opened(camera.choice!, bufferCount: camera.bufferCount)) }
             everOpened = true
@@ -106,6 +114,21 @@ public final class ReconnectingCamera: FrameSource {
             retryAtNs = monotonicNanoseconds() &+ UInt64(initialBackoffMs) &* 1_000_000
             return nil
         }
+    }
+
+    private func rememberIdentity() {
+        if let info = camera.info { identity = (info.busInfo, info.card) }
+    }
+
+    /// Another node with the same bus_info and card (the camera re-enumerated under a new number).
+    private func findMovedCamera() -> String? {
+        guard let identity, !identity.bus.isEmpty else { return nil }
+        for path in listVideoNodes() where path != camera.devicePath {
+            if let info = describeCamera(path: path), info.canCapture, info.busInfo == identity.bus, info.card == identity.card {
+                return path
+            }
+        }
+        return nil
     }
 
     private func scheduleRetry(after error: CaptureError) {

@@ -8,6 +8,9 @@ import Glibc
 /// turns those into close, report, reopen.
 public final class V4L2Camera: FrameSource {
     public let request: CameraRequest
+    /// The node opened; starts as `request.device` and follows the camera if it comes back
+    /// under another /dev/videoN (see `ReconnectingCamera`).
+    public var devicePath: String
     public private(set) var choice: FormatChoice?
     public private(set) var info: CameraInfo?
     public private(set) var stats = CaptureStats()
@@ -24,7 +27,7 @@ public final class V4L2Camera: FrameSource {
     private var haveSequence = false
     private var streaming = false
 
-    public init(request: CameraRequest) { self.request = request }
+    public init(request: CameraRequest) { self.request = request; devicePath = request.device }
     deinit { close() }
 
     public var isOpen: Bool { fd >= 0 }
@@ -34,7 +37,7 @@ public final class V4L2Camera: FrameSource {
     /// open → QUERYCAP → choose format → S_FMT → S_PARM → REQBUFS → mmap → QBUF all → STREAMON.
     public func open() throws(CaptureError) {
         close()
-        let dev = request.device
+        let dev = devicePath
         let (node, err) = openV4L2Node(dev)
         guard node >= 0 else {
             throw err == ENOENT || err == ENODEV || err == ENXIO ? .deviceLost(device: dev, errno: err)
@@ -45,7 +48,7 @@ public final class V4L2Camera: FrameSource {
     }
 
     private func configure() throws(CaptureError) {
-        let dev = request.device
+        let dev = devicePath
         var cap = v4l2_capability()
         if let e = nonzero(xioctl(fd, CV4L2_VIDIOC_QUERYCAP, &cap)) { throw lostOr(e, "VIDIOC_QUERYCAP") }
         let caps = cap.capabilities & CV4L2_CAP_DEVICE_CAPS != 0 ? cap.device_caps : cap.capabilities
@@ -126,7 +129,7 @@ public final class V4L2Camera: FrameSource {
     /// The newest frame within `timeoutMs`, or nil on a stall. The frame points into an mmap
     /// buffer that is re-queued on the next call.
     public func next(timeoutMs: Int) throws(CaptureError) -> Frame? {
-        guard fd >= 0, let choice else { throw .deviceLost(device: request.device, errno: EBADF) }
+        guard fd >= 0, let choice else { throw .deviceLost(device: devicePath, errno: EBADF) }
         if heldIndex >= 0 { try requeue(heldIndex); heldIndex = -1 }
         let deadline = monotonicNanoseconds() &+ UInt64(max(timeoutMs, 0)) &* 1_000_000
         var newest = v4l2_buffer()
@@ -159,7 +162,7 @@ public final class V4L2Camera: FrameSource {
                 throw .ioctlFailed(name: "poll", errno: errno)
             }
             if r > 0 && p.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
-                throw .deviceLost(device: request.device, errno: p.revents & Int16(POLLNVAL) != 0 ? EBADF : ENODEV)
+                throw .deviceLost(device: devicePath, errno: p.revents & Int16(POLLNVAL) != 0 ? EBADF : ENODEV)
             }
         }
         let dequeued = monotonicNanoseconds()
@@ -192,7 +195,7 @@ public final class V4L2Camera: FrameSource {
     }
 
     private func lostOr(_ e: Int32, _ name: String) -> CaptureError {
-        e == ENODEV || e == EIO || e == ENXIO || e == EPIPE ? .deviceLost(device: request.device, errno: e)
+        e == ENODEV || e == EIO || e == ENXIO || e == EPIPE ? .deviceLost(device: devicePath, errno: e)
                                                             : .ioctlFailed(name: name, errno: e)
     }
 

@@ -10,6 +10,9 @@ struct CamerasCommand: ParsableCommand {
     @Option(help: "Only this device node (default: every /dev/video*).")
     var device: String?
 
+    @Flag(help: "Also list formats EdgeSeg does not capture (Bayer, planar YUV, ...).")
+    var all = false
+
     func run() throws {
         let nodes = device.map { [$0] } ?? listVideoNodes()
         if nodes.isEmpty { print("no /dev/video* devices"); return }
@@ -23,13 +26,17 @@ struct CamerasCommand: ParsableCommand {
                 continue
             }
             print("\(path): \(info.card) (driver \(info.driver), bus \(info.busInfo))")
-            for f in info.formats {
+            let shown = all ? info.formats : info.formats.filter { $0.pixelFormat != nil && !$0.emulated }
+            for f in shown {
                 let use = f.pixelFormat.map { " [usable: \($0)]" } ?? ""
                 print("  \(f.fourccText)  \(f.description)\(f.emulated ? " (emulated)" : "")\(use)")
                 for s in f.sizes {
                     let rates = s.rates.map { r in r == r.rounded() ? String(Int(r)) : String(Double(Int(r * 100)) / 100) }
                     print("    \(s.width)x\(s.height)\(s.stepwise ? " (max of range)" : "")  fps: \(rates.joined(separator: ", "))")
                 }
+            }
+            if shown.count < info.formats.count {
+                print("  (+\(info.formats.count - shown.count) other formats; --all lists them)")
             }
         }
     }
