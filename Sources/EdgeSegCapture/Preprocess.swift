@@ -320,7 +320,8 @@ public func quantizeInt8(_ scaled: Float, _ zeroPoint: Float) -> Int8 {
     let x = min(max(scaled, -512), 512)           // keeps the Int32 conversion in range
     var i = Int32(x)                               // toward zero
     let frac = x - Float(i)                        // exact for |x| < 2^23
-    if frac >= 0.5 { i += 1 } else if frac <= -0.5 { i -= 1 }
+    // Selects, not branches: the fraction is noise-like, so a branch would mispredict half the time.
+    i = i &+ (frac >= 0.5 ? 1 : 0) &- (frac <= -0.5 ? 1 : 0)
     let q = i + Int32(zeroPoint)
     return Int8(min(max(q, -128), 127))
 }
