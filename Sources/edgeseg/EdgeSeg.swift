@@ -5,5 +5,5 @@ struct EdgeSeg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgeseg",
         abstract: "Fixed-memory int8/FP16 segmentation runtime for ARM Linux inspection boards.",
-        subcommands: [CamerasCommand.self])
+        subcommands: [Receive.self, CamerasCommand.self])
 }

@@ -1,1 +1,0 @@
-// EdgeSegInspect: placeholder until its owner lands the first file.

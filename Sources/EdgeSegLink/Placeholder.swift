@@ -1,1 +1,0 @@
-// EdgeSegLink: placeholder until its owner lands the first file.

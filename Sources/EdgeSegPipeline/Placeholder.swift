@@ -1,1 +1,0 @@
-// EdgeSegPipeline: placeholder until its owner lands the first file.

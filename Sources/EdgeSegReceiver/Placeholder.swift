@@ -1,1 +1,0 @@
-// EdgeSegReceiver: placeholder until its owner lands the first file.
