@@ -10,7 +10,8 @@ public enum CameraEvent: Sendable, Equatable {
 }
 
 /// Keeps a V4L2 camera streaming across unplugs and driver errors:
-/// deviceLost → close, report, reopen with exponential backoff (0.25 s doubling to 8 s), go on.
+/// deviceLost (ENODEV, EIO, POLLERR/POLLHUP) or any failed streaming ioctl → close, report,
+/// reopen with exponential backoff (0.25 s doubling to 8 s), go on.
 /// `next` never blocks longer than its timeout, also while the camera is away, so the caller's
 /// loop keeps running and can report the outage.
 public final class ReconnectingCamera: FrameSource {
@@ -106,7 +107,12 @@ public final class ReconnectingCamera: FrameSource {
             }
             return nil
         } catch {
-            guard case .deviceLost = error else { throw error }
+            // Any failing ioctl while streaming (EINVAL from a confused driver, EBUSY, ...) is handled
+            // like an unplug: a fresh open is the one recovery that works for all of them.
+            switch error {
+            case .deviceLost, .ioctlFailed: break
+            default: throw error
+            }
             camera.close()
             extra.disconnects += 1
             onEvent(.lost(error))

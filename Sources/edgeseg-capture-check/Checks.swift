@@ -149,7 +149,23 @@ func runDeviceCheck(device: String, frames: Int, fps: Double) -> Int32 {
         print("SKIP stall check: no 'Percentage of Dropped Buffers' control")
     }
 
-    // 5. Disconnect: vivid unregisters the node and fails I/O; reconnects once the last user closes.
+    // 5. Fatal streaming error (vb2_queue_error): POLLERR / EIO on DQBUF → close, reopen, go on.
+    let errDisconnects = camera.stats.disconnects, errReopens = camera.stats.reopens
+    if V4L2Camera.setControl(device: device, named: "Inject Fatal Streaming Error", value: 1) {
+        let e0 = monotonicNanoseconds()
+        var framesAfter = 0
+        while monotonicNanoseconds() - e0 < 5_000_000_000 && framesAfter < 3 {
+            if (try? camera.next(timeoutMs: 200)) != nil, camera.stats.reopens > errReopens { framesAfter += 1 }
+        }
+        report.check(camera.stats.disconnects == errDisconnects + 1 && camera.stats.reopens == errReopens + 1 && framesAfter == 3,
+                     "fatal streaming error (EIO/POLLERR) → closed, reopened, 3 frames after (\(ms(monotonicNanoseconds() - e0)) ms)")
+    } else {
+        print("SKIP fatal-error check: no 'Inject Fatal Streaming Error' control")
+    }
+
+    // 6. Disconnect: vivid unregisters the node and fails I/O; reconnects once the last user closes.
+    let lostBefore = camera.stats.disconnects, reopensBefore = camera.stats.reopens
+    let lostEventsBefore = log.count { if case .lost = $0 { return true }; return false }
     let disconnected = V4L2Camera.setControl(device: device, named: "Disconnect", value: 1)
     report.check(disconnected, "vivid Disconnect control triggered")
     let d0 = monotonicNanoseconds()
@@ -158,7 +174,7 @@ func runDeviceCheck(device: String, frames: Int, fps: Double) -> Int32 {
     while monotonicNanoseconds() - d0 < 10_000_000_000 && afterReopen < 10 {
         let c0 = monotonicNanoseconds()
         do {
-            if let f = try camera.next(timeoutMs: 200), camera.stats.reopens > 0 {
+            if let f = try camera.next(timeoutMs: 200), camera.stats.reopens > reopensBefore {
                 afterReopen += 1
                 if f.width == 640 && f.height == 480 && f.byteCount == 614400 { reopenStamps.append(f.captureNs) }
             }
@@ -168,11 +184,10 @@ func runDeviceCheck(device: String, frames: Int, fps: Double) -> Int32 {
         }
         if monotonicNanoseconds() - c0 > 1_500_000_000 { report.check(false, "next() stayed within its timeout while unplugged") }
     }
-    let lost = log.count { if case .lost = $0 { return true }; return false }
-    let reopened = log.count { if case .reopened = $0 { return true }; return false }
+    let lost = log.count { if case .lost = $0 { return true }; return false } - lostEventsBefore
     print("disconnect → \(afterReopen) frames after reopen in \(ms(monotonicNanoseconds() - d0)) ms; stats: \(camera.stats)")
-    report.check(lost == 1 && camera.stats.disconnects == 1, "disconnect detected and reported once (ENODEV/POLLERR)")
-    report.check(reopened == 1 && camera.stats.reopens == 1, "camera reopened with backoff")
+    report.check(lost == 1 && camera.stats.disconnects == lostBefore + 1, "disconnect detected and reported once (ENODEV/POLLERR)")
+    report.check(camera.stats.reopens == reopensBefore + 1, "camera reopened with backoff")
     report.check(reopenStamps.count == 10 && zip(reopenStamps.dropFirst(), reopenStamps).allSatisfy { $0 > $1 },
                  "10 good frames with increasing timestamps after the reopen")
     camera.close()
