@@ -154,3 +154,21 @@ import Testing
         }
     }
 }
+
+@Suite struct MJPEGROITests {
+    @Test func roiFollowsTheScaledDecode() throws {
+        // Left half red, right half blue, as a camera JPEG; the ROI (camera pixels) is the right half.
+        var rgb = [UInt8](repeating: 0, count: 320 * 240 * 3)
+        for y in 0..<240 { for x in 0..<320 { rgb[(y * 320 + x) * 3 + (x < 160 ? 0 : 2)] = 220 } }
+        let jpeg = try rgb.withUnsafeBytes { try encodeJPEG(rgb: $0, width: 320, height: 240, quality: 95) }
+        let spec = InputSpec(width: 20, height: 20, fit: .stretch, roi: PixelRect(x: 168, y: 0, width: 152, height: 240))
+        let pre = Preprocessor(spec: spec, maxJPEGWidth: 320, maxJPEGHeight: 240)
+        var t = [Float](repeating: -1, count: 3 * 400)
+        try jpeg.withUnsafeBytes { j in try t.withUnsafeMutableBytes { try pre.prepare(TestImages.frame(j, format: .mjpeg, width: 320, height: 240), into: $0.baseAddress!) } }
+        // 20/152 and 20/240 allow a 1/4 decode (80x60); the crop must be scaled with it.
+        let placement = try #require(pre.lastPlacement)
+        #expect(placement.crop == PixelRect(x: 42, y: 0, width: 38, height: 60))
+        #expect(t[0..<400].allSatisfy { $0 < 0.1 })                   // no red leaks in
+        #expect(t[800..<1200].allSatisfy { $0 > 0.75 })               // blue
+    }
+}
