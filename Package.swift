@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Compute kernels: standard library only, so they also build as Embedded Swift for aarch64.
         .target(name: "EdgeSegKernels", swiftSettings: release),
@@ -32,7 +33,7 @@ let package = Package(
         .target(name: "EdgeSegCompiler", dependencies: [
             "EdgeSegCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: release),
-        .target(name: "EdgeSegCapture", dependencies: ["EdgeSegCore", "CV4L2", "CTurboJPEG"], swiftSettings: release),
+        .target(name: "EdgeSegCapture", dependencies: ["EdgeSegCore", "CV4L2", "CTurboJPEG", "CZlib"], swiftSettings: release),
         .target(name: "EdgeSegInspect", dependencies: ["EdgeSegCore"], swiftSettings: release),
         .target(name: "EdgeSegLink", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "EdgeSegReceiver", dependencies: ["EdgeSegLink", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -46,6 +47,10 @@ let package = Package(
             "EdgeSegPipeline", "EdgeSegCompiler", "EdgeSegReceiver",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+
+        // Device check run inside the vivid VM and the capture benchmark (tools/ci.d/capture.sh).
+        .target(name: "CHeapCounter"),
+        .executableTarget(name: "edgeseg-capture-check", dependencies: ["EdgeSegCapture", "CHeapCounter"], swiftSettings: release),
 
         .testTarget(name: "EdgeSegKernelsTests", dependencies: ["EdgeSegKernels"]),
         // Test-only malloc interposer: counts heap allocations on tagged threads.

@@ -1,1 +1,0 @@
-// EdgeSegCapture: placeholder until its owner lands the first file.
