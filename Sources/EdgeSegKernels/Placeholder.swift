@@ -1,1 +1,0 @@
-// EdgeSegKernels: placeholder until its owner lands the first file.

@@ -1,0 +1,91 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import EdgeSegKernels
+
+@Suite struct Int8GemmTests {
+  @Test func everyPathBitExactOnRandomShapes() {
+    var rng = SplitMix64(seed: 42)
+    let paths = Int8Path.available()
+    #expect(paths.contains(.scalar))
+    for trial in 0..<60 {
+      let m = rng.int(1...19), n = rng.int(1...41), k = rng.int(1...75)
+      let lda = k + rng.int(0...3), ldc = n + rng.int(0...2)
+      let a = rng.activations(m * lda), w = rng.weights(n * k)
+      let stage = rng.stage(channels: n, k: k, clamp: trial % 3 == 0)
+      var want = [Int8](repeating: 0, count: m * ldc)
+      int8GemmReference(a: a, lda: lda, m: m, weights: w, n: n, k: k, stage: stage, out: &want, ldc: ldc)
+      for path in paths {
+        let packed = packInt8Weights(w, n: n, k: k, path: path)
+        var got = [Int8](repeating: 0, count: m * ldc)
+        int8Gemm(a: a, lda: lda, m: m, packed: packed, stage: stage, out: &got, ldc: ldc)
+        for i in 0..<m {   // compare only the written columns
+          for c in 0..<n where got[i * ldc + c] != want[i * ldc + c] {
+            Issue.record("path \(path.name) m=\(m) n=\(n) k=\(k): [\(i)][\(c)] \(got[i * ldc + c]) != \(want[i * ldc + c])")
+            return
+          }
+        }
+      }
+    }
+  }
+
+  /// Every product at the int16 pair limit: x = −128 against w = −127 (and 127 against 127):
+  /// vpmaddubsw would saturate here, vpmaddwd / smull+smlal / sdot / vpdpbusd must not.
+  @Test func saturationCornersAreExact() {
+    for path in Int8Path.available() {
+      for (x, wv) in [(Int8(-128), Int8(-127)), (127, 127), (-128, 127), (127, -127)] {
+        let m = 5, n = 17, k = 67
+        let a = [Int8](repeating: x, count: m * k), w = [Int8](repeating: wv, count: n * k)
+        let stage = Int8OutputStage(bias: [Int32](repeating: 0, count: n),
+                                    multiplier: [Int32](repeating: 1 << 30, count: n),
+                                    shift: [Int32](repeating: -14, count: n), outputZeroPoint: 0)
+        var want = [Int8](repeating: 0, count: m * n), got = want
+        int8GemmReference(a: a, lda: k, m: m, weights: w, n: n, k: k, stage: stage, out: &want, ldc: n)
+        int8Gemm(a: a, lda: k, m: m, packed: packInt8Weights(w, n: n, k: k, path: path), stage: stage,
+                 out: &got, ldc: n)
+        // Σ = 67·x·w = ±1 089 536 (or 1 080 443); /2^15 → ±33
+        let expected = Int8((Double(Int(x) * Int(wv) * k) / 32768).rounded())
+        #expect(want[0] == expected)
+        #expect(firstMismatch(got, want) == nil, "path \(path.name) x=\(x) w=\(wv)")
+      }
+    }
+  }
+
+  @Test func zeroPointFoldingMatchesFloatMath() {
+    // bias folded with −zpIn·Σw: the int8 result must equal the float convolution of the
+    // dequantized tensors to within one output step.
+    var rng = SplitMix64(seed: 7)
+    let m = 6, n = 9, k = 31
+    let sIn: Float = 0.05, zpIn: Int32 = -37, sOut: Float = 0.2, zpOut: Int32 = 11
+    let a = rng.activations(m * k), wq = rng.weights(n * k)
+    let sW = (0..<n).map { _ in rng.unit() * 0.01 + 0.001 }
+    let biasF = (0..<n).map { _ in rng.unit() - 0.5 }
+    let stage = Int8OutputStage(weights: wq, outputChannels: n, k: k, bias: biasF, inputScale: sIn,
+                                inputZeroPoint: zpIn, weightScales: sW, outputScale: sOut, outputZeroPoint: zpOut)
+    var got = [Int8](repeating: 0, count: m * n)
+    int8Gemm(a: a, lda: k, m: m, packed: packInt8Weights(wq, n: n, k: k, path: .scalar), stage: stage,
+             out: &got, ldc: n)
+    for i in 0..<m {
+      for c in 0..<n {
+        var y = Double(biasF[c])
+        for j in 0..<k { y += Double(sIn) * Double(Int32(a[i * k + j]) - zpIn) * Double(sW[c]) * Double(wq[c * k + j]) }
+        let q = max(-128, min(127, (y / Double(sOut)).rounded() + Double(zpOut)))
+        #expect(abs(Double(got[i * n + c]) - q) <= 1, "[\(i)][\(c)] \(got[i * n + c]) vs \(q)")
+      }
+    }
+  }
+
+  @Test func overrideEnvironmentSelectsPath() {
+    setenv("EDGESEG_INT8_PATH", "scalar", 1)
+    #expect(Int8Path.preferred() == .scalar)
+    setenv("EDGESEG_INT8_PATH", "no-such-path", 1)
+    #expect(Int8Path.preferred() == Int8Path.available().last)
+    unsetenv("EDGESEG_INT8_PATH")
+    #if arch(x86_64)
+    let cpu = CPUFeatures.host
+    #expect(Int8Path.available().contains(.avx2) == cpu.avx2)
+    #expect(Int8Path.available().contains(.vnni) == cpu.avx512vnni)
+    #endif
+  }
+}
