@@ -55,7 +55,7 @@ func check(_ ok: Bool, _ what: String) {
     // int8 GEMM, random shapes incl. K and N not multiples of the vector width
     var gemmCases = 0
     for _ in 0..<40 {
-      let m = rng.int(1, 13), n = rng.int(1, 37), k = rng.int(1, 71)
+      let m = rng.int(1, 45), n = rng.int(1, 37), k = rng.int(1, 71)
       var a = [Int8](repeating: 0, count: m * k), w = [Int8](repeating: 0, count: n * k)
       for i in 0..<a.count { a[i] = rng.act() }
       for i in 0..<w.count { w[i] = rng.wgt() }

@@ -86,8 +86,12 @@ public func packInt8Weights(_ w: UnsafePointer<Int8>, n: Int, k: Int,
   return Int8PackedWeights(path: path, n: n, k: k, rowSums: rowSums, storage: storage, correction: correction)
 }
 
-/// Scratch bytes `int8Gemm` needs for a given K (one A panel + one accumulator tile).
-public func int8GemmScratchBytes(k: Int) -> Int { ((k + 3) & ~3) * 16 + 8 * 16 * 4 + 64 }
+/// Rows of A packed per band: the band's panels stay in L2 while every NR-block of weights is
+/// streamed over them once, instead of once per MR rows.
+let int8GemmBandRows = 32
+
+/// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile).
+public func int8GemmScratchBytes(k: Int) -> Int { int8GemmBandRows * ((k + 3) & ~3) * 4 + 8 * 16 * 4 + 64 }
 
 /// out[i][c] for i < m, c < n (row stride ldc). Allocation-free when given `scratch`
 /// (≥ int8GemmScratchBytes(k:) bytes, 64-byte aligned preferred).
@@ -112,28 +116,40 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
                       stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>,
                       ldc: Int, scratch: UnsafeMutableRawPointer) {
   let path = packed.path, mr = path.mr, nr = path.nr, k = packed.k, k4 = packed.k4
-  let panel = scratch
-  let tile = (scratch + k4 * 16).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
+  // panel bytes per row per K: int16 pairs (avx2) 2, expanded pairs (neon) 4, otherwise 1
+  let panelBytes = mr * k4 * (path == .neon ? 4 : (path == .avx2 ? 2 : 1))
+  let panels = scratch
+  let tile = (scratch + int8GemmBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
   packed.storage.withUnsafeBufferPointer { wbuf in
     let w = UnsafeRawPointer(wbuf.baseAddress!)
-    var i0 = 0
-    while i0 < m {
-      let rows = min(mr, m - i0)
-      packPanel(path, a + i0 * lda, lda: lda, rows: rows, k: k, k4: k4, into: panel)
+    var band0 = 0
+    while band0 < m {
+      let bandRows = min(int8GemmBandRows, m - band0)
+      var i0 = 0
+      while i0 < bandRows {
+        packPanel(path, a + (band0 + i0) * lda, lda: lda, rows: min(mr, bandRows - i0), k: k, k4: k4,
+                  into: panels + i0 / mr * panelBytes)
+        i0 += mr
+      }
       for b in 0..<packed.blocks {
-        runTile(path, panel: UnsafeRawPointer(panel), weights: w + b * packed.blockStride, k4: k4, acc: tile)
         let c0 = b * nr, cols = min(nr, packed.n - c0)
-        for r in 0..<rows {
-          let dst = out + (i0 + r) * ldc + c0
-          for j in 0..<cols {
-            let c = c0 + j, sc = stageOffset + c
-            let acc = tile[r * nr + j] &+ packed.correction[c] &+ stage.bias[sc]
-            dst[j] = int8Requantize(acc, stage.multiplier[sc], stage.shift[sc], zp, lo, hi)
+        i0 = 0
+        while i0 < bandRows {
+          runTile(path, panel: UnsafeRawPointer(panels + i0 / mr * panelBytes),
+                  weights: w + b * packed.blockStride, k4: k4, acc: tile)
+          for r in 0..<min(mr, bandRows - i0) {
+            let dst = out + (band0 + i0 + r) * ldc + c0
+            for j in 0..<cols {
+              let c = c0 + j, sc = stageOffset + c
+              let acc = tile[r * nr + j] &+ packed.correction[c] &+ stage.bias[sc]
+              dst[j] = int8Requantize(acc, stage.multiplier[sc], stage.shift[sc], zp, lo, hi)
+            }
           }
+          i0 += mr
         }
       }
-      i0 += mr
+      band0 += bandRows
     }
   }
 }
