@@ -155,3 +155,26 @@ import Glibc
     #expect(up == [0, 23, 68, 90])
   }
 }
+
+@Suite struct Int8RequantLanesTests {
+  /// The 8-lane requantization used by the GEMM driver gives the scalar bytes, incl. extreme
+  /// accumulators, shifts from −31 to +30 and negative ties.
+  @Test func lanesMatchScalar() {
+    var rng = SplitMix64(seed: 77)
+    let specials: [Int32] = [Int32.min, Int32.max, 0, -1, 1, -(1 << 30), 1 << 30, -3, 3, -5]
+    for t in 0..<4000 {
+      var acc = SIMD8<Int32>(), mult = acc, shift = acc
+      for l in 0..<8 {
+        acc[l] = t % 5 == 0 ? specials[rng.int(0...specials.count - 1)] : Int32(truncatingIfNeeded: rng.next())
+        mult[l] = t % 7 == 0 ? 1 << 30 : Int32(rng.int(0...Int(Int32.max)))
+        shift[l] = Int32(rng.int(-31...(t % 3 == 0 ? 30 : 2)))
+      }
+      let zp = Int32(rng.int(-128...127)), lo = Int32(rng.int(-128...0)), hi = Int32(rng.int(0...127))
+      let v = int8RequantizeLanes(acc, mult, shift, zp, lo, hi)
+      for l in 0..<8 {
+        #expect(v[l] == int8Requantize(acc[l], mult[l], shift[l], zp, lo, hi),
+                "acc=\(acc[l]) m=\(mult[l]) s=\(shift[l])")
+      }
+    }
+  }
+}

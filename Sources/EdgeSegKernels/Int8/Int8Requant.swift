@@ -70,6 +70,7 @@ public struct Int8OutputStage: Sendable {
               clampMin: Int32 = -128, clampMax: Int32 = 127) {
     precondition(bias.count == multiplier.count && bias.count == shift.count)
     precondition(-128 <= clampMin && clampMin <= clampMax && clampMax <= 127)
+    precondition(!multiplier.contains(Int32.min), "q31 multipliers are positive")
     self.bias = bias; self.multiplier = multiplier; self.shift = shift
     self.outputZeroPoint = outputZeroPoint; self.clampMin = clampMin; self.clampMax = clampMax
   }
@@ -106,6 +107,34 @@ public func int8Requantize(_ acc: Int32, _ multiplier: Int32, _ shift: Int32,
                            _ zeroPoint: Int32, _ lo: Int32, _ hi: Int32) -> Int8 {
   let v = int8MultiplyByQuantizedMultiplier(acc, multiplier, shift) &+ zeroPoint
   return Int8(truncatingIfNeeded: min(max(v, lo), hi))
+}
+
+/// `int8Requantize` on 8 lanes at once, same integer operations lane by lane (so the same bytes):
+/// the 32×32→64 products, the nudge, C's truncating division by 2^31 and the rounding shift are
+/// written out with SIMD types, which lower to NEON / SSE on every target. Multipliers must not
+/// be Int32.min (the one case where SaturatingRoundingDoublingHighMul saturates).
+@inline(__always)
+func int8RequantizeLanes(_ acc: SIMD8<Int32>, _ mult: SIMD8<Int32>, _ shift: SIMD8<Int32>,
+                         _ zeroPoint: Int32, _ lo: Int32, _ hi: Int32) -> SIMD8<Int8> {
+  let zero = SIMD8<Int32>(repeating: 0)
+  let left = pointwiseMax(shift, zero), right = pointwiseMax(zero &- shift, zero)
+  let x = acc &<< left
+  @inline(__always) func highMul(_ a: SIMD4<Int32>, _ b: SIMD4<Int32>) -> SIMD4<Int32> {
+    let ab = SIMD4<Int64>(truncatingIfNeeded: a) &* SIMD4<Int64>(truncatingIfNeeded: b)
+    let nonNegative = ab .>= SIMD4<Int64>(repeating: 0)
+    let nudged = ab &+ SIMD4<Int64>(repeating: 1 - (1 << 30)).replacing(with: 1 << 30, where: nonNegative)
+    // truncating division by 2^31: bias negatives by 2^31 − 1 before the arithmetic shift
+    let q = (nudged &+ SIMD4<Int64>(repeating: (1 << 31) - 1).replacing(with: 0, where: nudged .>= 0)) &>> 31
+    return SIMD4<Int32>(truncatingIfNeeded: q)
+  }
+  let h = SIMD8<Int32>(lowHalf: highMul(x.lowHalf, mult.lowHalf), highHalf: highMul(x.highHalf, mult.highHalf))
+  let mask = (SIMD8<Int32>(repeating: 1) &<< right) &- 1
+  let remainder = h & mask
+  let threshold = (mask &>> 1) &+ SIMD8<Int32>(repeating: 0).replacing(with: 1, where: h .< zero)
+  let rounded = (h &>> right) &+ SIMD8<Int32>(repeating: 0).replacing(with: 1, where: remainder .> threshold)
+  let v = (rounded &+ SIMD8<Int32>(repeating: zeroPoint))
+    .clamped(lowerBound: SIMD8<Int32>(repeating: lo), upperBound: SIMD8<Int32>(repeating: hi))
+  return SIMD8<Int8>(truncatingIfNeeded: v)
 }
 
 /// Clamp bounds of a fused activation in the quantized domain (TFLite CalculateActivationRangeQuantized).
