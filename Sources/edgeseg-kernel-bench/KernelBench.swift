@@ -3,6 +3,7 @@
 // (cat_conv 3×3 304→256 at 128×128 as im2col GEMM: K = 9·304 = 2736, N = 256, M = pixels).
 // Variants run interleaved, round after round, and the best round of each is reported, so a
 // noisy shared machine hurts them alike. Usage: edgeseg-kernel-bench [--m M] [--n N] [--k K] [--rounds R]
+// Then a second table for the decoder's 1×1 shortcut conv (K = 56, N = 48, M = 128·128).
 import CBLAS
 import EdgeSegKernels
 #if canImport(Glibc)
@@ -27,7 +28,13 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
       default: print("unknown option \(a)"); exit(2) }
     }
     openblas_set_num_threads(1)
+    // the decoder's dense 3×3 (or --m/--n/--k), then its 1×1 shortcut conv 56→48 at 128×128
+    // (small K: packing and requantization weigh more)
+    runShape(m: m, n: n, k: k, rounds: rounds)
+    runShape(m: 16384, n: 48, k: 56, rounds: rounds)
+  }
 
+  static func runShape(m: Int, n: Int, k: Int, rounds: Int) {
     var seed: UInt64 = 1
     func rnd() -> Int {
       seed = seed &* 6364136223846793005 &+ 1442695040888963407
@@ -82,6 +89,6 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
     for v in variants {
       print(pad(v.name, 22) + pad(fmt(v.best * 1e3, 1), 10) + pad(fmt(ops / v.best / 1e9, 1), 9) + fmt(base / v.best, 2) + "x")
     }
-
+    print("")
   }
 }

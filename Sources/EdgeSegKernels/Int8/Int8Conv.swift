@@ -137,10 +137,14 @@ public func int8DepthwiseConv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int3
               }
             }
           }
-          for j in 0..<8 {
-            dst[c + j] = int8Requantize(acc[j], stage.multiplier[c + j], stage.shift[c + j],
-                                        stage.outputZeroPoint, stage.clampMin, stage.clampMax)
+          let q = stage.multiplier.withUnsafeBytes { m in
+            stage.shift.withUnsafeBytes { sh in
+              int8RequantizeLanes(acc, m.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Int32>.self),
+                                  sh.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Int32>.self),
+                                  stage.outputZeroPoint, stage.clampMin, stage.clampMax)
+            }
           }
+          UnsafeMutableRawPointer(dst + c).storeBytes(of: q, as: SIMD8<Int8>.self)
           c += 8
         }
         while c < C {

@@ -28,7 +28,8 @@ public struct Int8Multiplier: Equatable, Sendable {
   }
 }
 
-/// gemmlowp SaturatingRoundingDoublingHighMul: round(a·b / 2^31), half away from zero.
+/// gemmlowp SaturatingRoundingDoublingHighMul: round(a·b / 2^31), written as gemmlowp does
+/// (nudge ±2^30, truncating division). Ties: +1.5 → 2 but −1.5 → −1 (it is round half *up*).
 @inline(__always)
 public func int8SaturatingRoundingDoublingHighMul(_ a: Int32, _ b: Int32) -> Int32 {
   if a == b && a == Int32.min { return Int32.max }
@@ -109,9 +110,8 @@ public func int8Requantize(_ acc: Int32, _ multiplier: Int32, _ shift: Int32,
   return Int8(truncatingIfNeeded: min(max(v, lo), hi))
 }
 
-/// `int8Requantize` on 8 lanes at once, same integer operations lane by lane (so the same bytes):
-/// the 32×32→64 products, the nudge, C's truncating division by 2^31 and the rounding shift are
-/// written out with SIMD types, which lower to NEON / SSE on every target. Multipliers must not
+/// `int8Requantize` on 8 lanes at once, giving the same bytes (tested against the scalar one over
+/// extreme accumulators and shifts), written with SIMD types that lower to NEON / SSE everywhere. Multipliers must not
 /// be Int32.min (the one case where SaturatingRoundingDoublingHighMul saturates).
 @inline(__always)
 func int8RequantizeLanes(_ acc: SIMD8<Int32>, _ mult: SIMD8<Int32>, _ shift: SIMD8<Int32>,
@@ -119,13 +119,12 @@ func int8RequantizeLanes(_ acc: SIMD8<Int32>, _ mult: SIMD8<Int32>, _ shift: SIM
   let zero = SIMD8<Int32>(repeating: 0)
   let left = pointwiseMax(shift, zero), right = pointwiseMax(zero &- shift, zero)
   let x = acc &<< left
+  // gemmlowp's nudge-then-truncate equals floor((a·b + 2^30) / 2^31) for every a, b (for a·b < 0:
+  // trunc((y + 1 − 2^30)/2^31) = floor((y + 2^30)/2^31)), i.e. round half up — what vqrdmulh does.
+  // One add and an arithmetic shift: no 64-bit lane compares, which SSE2 would do lane by lane.
   @inline(__always) func highMul(_ a: SIMD4<Int32>, _ b: SIMD4<Int32>) -> SIMD4<Int32> {
     let ab = SIMD4<Int64>(truncatingIfNeeded: a) &* SIMD4<Int64>(truncatingIfNeeded: b)
-    let nonNegative = ab .>= SIMD4<Int64>(repeating: 0)
-    let nudged = ab &+ SIMD4<Int64>(repeating: 1 - (1 << 30)).replacing(with: 1 << 30, where: nonNegative)
-    // truncating division by 2^31: bias negatives by 2^31 − 1 before the arithmetic shift
-    let q = (nudged &+ SIMD4<Int64>(repeating: (1 << 31) - 1).replacing(with: 0, where: nudged .>= 0)) &>> 31
-    return SIMD4<Int32>(truncatingIfNeeded: q)
+    return SIMD4<Int32>(truncatingIfNeeded: (ab &+ (1 << 30)) &>> 31)
   }
   let h = SIMD8<Int32>(lowHalf: highMul(x.lowHalf, mult.lowHalf), highHalf: highMul(x.highHalf, mult.highHalf))
   let mask = (SIMD8<Int32>(repeating: 1) &<< right) &- 1
