@@ -181,8 +181,16 @@ func packPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: Int, 
   case .avx2:
     // [k4/2][MR] × (int16 x_j, int16 x_j+1)
     let out = p.assumingMemoryBound(to: Int16.self)
+    let fullPairs = k / 2
+    for r in 0..<rows {
+      let src = a + r * lda
+      for q in 0..<fullPairs {
+        let lo = UInt32(UInt16(bitPattern: Int16(src[2 * q]))), hi = UInt32(UInt16(bitPattern: Int16(src[2 * q + 1])))
+        (p + (q * mr + r) * 4).storeBytes(of: lo | hi << 16, as: UInt32.self)
+      }
+    }
     for j in stride(from: 0, to: k4, by: 2) {
-      for r in 0..<mr {
+      for r in 0..<mr where j / 2 >= fullPairs || r >= rows {
         out[(j / 2 * mr + r) * 2] = Int16(at(r, j))
         out[(j / 2 * mr + r) * 2 + 1] = Int16(at(r, j + 1))
       }
@@ -201,8 +209,18 @@ func packPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: Int, 
     // [k4/4][MR][4]; VNNI wants u8, x + 128 == x ^ 0x80
     let flip: UInt8 = path == .vnni ? 0x80 : 0
     let out = p.assumingMemoryBound(to: UInt8.self)
+    // whole 4-byte groups of real rows move as one word (the common case; small-K GEMMs are
+    // dominated by this packing), the K tail and missing rows byte by byte
+    let fullQuads = k / 4, flipWord = UInt32(flip) &* 0x0101_0101
+    for r in 0..<rows {
+      let src = UnsafeRawPointer(a + r * lda)
+      for q in 0..<fullQuads {
+        (p + (q * mr + r) * 4).storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * q, as: UInt32.self) ^ flipWord,
+                                          as: UInt32.self)
+      }
+    }
     for q in 0..<(k4 / 4) {
-      for r in 0..<mr {
+      for r in 0..<mr where q >= fullQuads || r >= rows {
         for t in 0..<4 { out[(q * mr + r) * 4 + t] = UInt8(bitPattern: at(r, 4 * q + t)) ^ flip }
       }
     }
