@@ -2,10 +2,14 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// FP16 GEMM tile, 4 rows × 16 channels, FP32 sums to acc[4][16]. weights: [k][16] FP16.
+/// FP16 GEMM tile, 4 rows × 16 channels with its epilogue: + bias, clamp, one rounding to FP16
+/// (vcvtps2ph here; the baseline unit would call a soft-float routine per output).
+/// weights: [k][16] FP16; writes rows × cols outputs at out (row stride ldc, in elements).
 @_cdecl("edgeseg_fp16_tile_f16c")
 public func fp16TileF16C(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: UnsafeRawPointer,
-                         _ p3: UnsafeRawPointer, weights: UnsafeRawPointer, k: Int, acc: UnsafeMutablePointer<Float>) {
+                         _ p3: UnsafeRawPointer, weights: UnsafeRawPointer, k: Int, bias: UnsafePointer<Float>?,
+                         clampMin: Float, clampMax: Float, out: UnsafeMutableRawPointer, ldc: Int,
+                         rows: Int, cols: Int) {
   let r0 = p0.assumingMemoryBound(to: Float16.self), r1 = p1.assumingMemoryBound(to: Float16.self)
   let r2 = p2.assumingMemoryBound(to: Float16.self), r3 = p3.assumingMemoryBound(to: Float16.self)
   var c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00
@@ -21,11 +25,17 @@ public func fp16TileF16C(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer, _ p2: U
     c30 = _mm256_fmadd_ps(a3, w0, c30); c31 = _mm256_fmadd_ps(a3, w1, c31)
     w += 32
   }
-  let o = UnsafeMutableRawPointer(acc)
-  o.storeBytes(of: c00, toByteOffset: 0, as: __m256.self); o.storeBytes(of: c01, toByteOffset: 32, as: __m256.self)
-  o.storeBytes(of: c10, toByteOffset: 64, as: __m256.self); o.storeBytes(of: c11, toByteOffset: 96, as: __m256.self)
-  o.storeBytes(of: c20, toByteOffset: 128, as: __m256.self); o.storeBytes(of: c21, toByteOffset: 160, as: __m256.self)
-  o.storeBytes(of: c30, toByteOffset: 192, as: __m256.self); o.storeBytes(of: c31, toByteOffset: 224, as: __m256.self)
+  withUnsafeTemporaryAllocation(of: __m256.self, capacity: 8) { t in
+    t[0] = c00; t[1] = c01; t[2] = c10; t[3] = c11; t[4] = c20; t[5] = c21; t[6] = c30; t[7] = c31
+    let acc = UnsafeRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
+    let dst = out.assumingMemoryBound(to: Float16.self)
+    for r in 0..<rows {
+      for j in 0..<cols {
+        let v = acc[r * 16 + j] + (bias?[j] ?? 0)
+        dst[r * ldc + j] = Float16(min(max(v, clampMin), clampMax))
+      }
+    }
+  }
 }
 
 /// One output pixel of an FP16 depthwise conv across all channels (8 per step, scalar tail).

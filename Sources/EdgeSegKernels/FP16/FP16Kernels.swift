@@ -6,7 +6,8 @@
 #if arch(x86_64)
 @_extern(c, "edgeseg_fp16_tile_f16c")
 func fp16TileF16C(_ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer, _ r2: UnsafeRawPointer, _ r3: UnsafeRawPointer,
-                  weights: UnsafeRawPointer, k: Int, acc: UnsafeMutablePointer<Float>)
+                  weights: UnsafeRawPointer, k: Int, bias: UnsafePointer<Float>?, clampMin: Float, clampMax: Float,
+                  out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
 @_extern(c, "edgeseg_fp16_dwpixel_f16c")
 func fp16DepthwisePixelF16C(taps: UnsafeRawPointer, tapCount: Int, weights: UnsafeRawPointer,
                             bias: UnsafePointer<Float>, channels: Int, clampMin: Float, clampMax: Float,
@@ -142,15 +143,18 @@ public func fp16Gemm(a: UnsafePointer<Float16>, lda: Int, m: Int, packed: FP16Pa
         let r2 = a + (i0 + min(2, rows - 1)) * lda, r3 = a + (i0 + min(3, rows - 1)) * lda
         for b in 0..<packed.blocks {
           let wb = wbuf.baseAddress! + b * k * 16
+          let c0 = b * 16, cols = min(16, packed.n - c0)
           switch packed.path {
           #if arch(x86_64)
-          case .f16c: fp16TileF16C(r0, r1, r2, r3, weights: wb, k: k, acc: tile)
+          case .f16c:   // the tier does its own epilogue (hardware FP16 conversion)
+            fp16TileF16C(r0, r1, r2, r3, weights: wb, k: k, bias: bias.map { $0 + c0 }, clampMin: clampMin,
+                         clampMax: clampMax, out: out + i0 * ldc + c0, ldc: ldc, rows: rows, cols: cols)
+            continue
           #elseif arch(arm64)
           case .fp16: fp16TileFP16Arith(r0, r1, r2, r3, weights: wb, k: k, acc: tile)
           #endif
           default: fp16TileScalar(r0, r1, r2, r3, weights: wb, k: k, acc: tile)
           }
-          let c0 = b * 16, cols = min(16, packed.n - c0)
           for r in 0..<rows {
             let dst = out + (i0 + r) * ldc + c0
             for j in 0..<cols {
