@@ -79,3 +79,35 @@ import Testing
     #expect(r.sorted() == w)
   }
 }
+
+@Suite struct Int8ConvSplitTests {
+  /// Threads split a conv by output pixels (depthwise: by output rows); the pieces must add up to
+  /// exactly the whole, for im2col, pointwise and depthwise.
+  @Test func splitsAddUpToTheWhole() {
+    var rng = SplitMix64(seed: 31)
+    for kh in [1, 3] {
+      let s = Int8ConvShape(inH: 9, inW: 7, inC: 6, outC: 10, kH: kh, kW: kh,
+                            pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))
+      let x = rng.activations(9 * 7 * 6), w = rng.weights(10 * s.gemmK)
+      let stage = rng.stage(channels: 10, k: s.gemmK)
+      let conv = packInt8Conv(w, shape: s, path: Int8Path.available().last!)
+      var whole = [Int8](repeating: 0, count: 63 * 10), parts = whole
+      int8Conv2D(input: x, inputZeroPoint: -7, conv: conv, stage: stage, output: &whole)
+      let scratch = UnsafeMutableRawPointer.allocate(byteCount: int8Conv2DScratchBytes(conv), alignment: 64)
+      defer { scratch.deallocate() }
+      for r in [0..<5, 5..<40, 40..<63] {
+        int8Conv2D(input: x, inputZeroPoint: -7, conv: conv, stage: stage, output: &parts, scratch: scratch, pixels: r)
+      }
+      #expect(parts == whole, "kh=\(kh)")
+    }
+    let d = Int8ConvShape(inH: 8, inW: 5, inC: 11, outC: 11, kH: 3, kW: 3, pad: (1, 1, 1, 1), groups: 11)
+    let x = rng.activations(40 * 11), w = int8PackDepthwiseWeights(rng.weights(99), channels: 11, taps: 9)
+    let stage = rng.stage(channels: 11, k: 9)
+    var whole = [Int8](repeating: 0, count: 40 * 11), parts = whole
+    int8DepthwiseConv2D(input: x, inputZeroPoint: 4, shape: d, weights: w, stage: stage, output: &whole)
+    for r in [0..<3, 3..<8] {
+      int8DepthwiseConv2D(input: x, inputZeroPoint: 4, shape: d, weights: w, stage: stage, output: &parts, outputRows: r)
+    }
+    #expect(parts == whole)
+  }
+}

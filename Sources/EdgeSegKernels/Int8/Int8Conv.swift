@@ -45,22 +45,26 @@ public func int8Conv2DScratchBytes(_ conv: Int8PackedConv) -> Int {
 
 /// Convolution with packed weights. `stage` holds all outC channels (bias folded with the
 /// weights' row sums: `Int8OutputStage(weights:…)`). `scratch` ≥ int8Conv2DScratchBytes.
+/// `pixels` limits the work to a range of output pixels (row-major oy·outW + ox), so threads can
+/// split one convolution, each with its own scratch; nil = all.
 public func int8Conv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, conv: Int8PackedConv,
                        stage: Int8OutputStage, output: UnsafeMutablePointer<Int8>,
-                       scratch: UnsafeMutableRawPointer) {
+                       scratch: UnsafeMutableRawPointer, pixels range: Range<Int>? = nil) {
   let s = conv.shape, cig = s.inCPerGroup, cog = s.outCPerGroup, k = s.gemmK
-  let pixels = s.outH * s.outW
+  let first = range?.lowerBound ?? 0, pixels = range?.upperBound ?? s.outH * s.outW
+  precondition(first >= 0 && pixels <= s.outH * s.outW)
   if conv.isPointwise {
     for g in 0..<s.groups {
-      int8GemmChannels(a: input + g * cig, lda: s.inC, m: pixels, packed: conv.groups[g], stage: stage,
-                       stageOffset: g * cog, out: output + g * cog, ldc: s.outC, scratch: scratch)
+      int8GemmChannels(a: input + first * s.inC + g * cig, lda: s.inC, m: pixels - first, packed: conv.groups[g],
+                       stage: stage, stageOffset: g * cog, out: output + first * s.outC + g * cog, ldc: s.outC,
+                       scratch: scratch)
     }
     return
   }
   let band = scratch.assumingMemoryBound(to: Int8.self)
   let gemmScratch = (scratch + int8Im2colBandRows * k).alignedUp(toMultipleOf: 64)
   let zp = Int8(truncatingIfNeeded: inputZeroPoint)
-  var p0 = 0
+  var p0 = first
   while p0 < pixels {
     let rows = min(int8Im2colBandRows, pixels - p0)
     for g in 0..<s.groups {
@@ -110,13 +114,16 @@ public func int8PackDepthwiseWeights(_ w: [Int8], channels: Int, taps: Int) -> [
 /// the decoder and MobileNetV2 use 3×3 with stride 1 and 2. Vectorised over 8 channels in int32
 /// lanes (same integer sums as the reference, any order), then the scalar requantization.
 /// Weights tap-major [kh·kw][C] from `int8PackDepthwiseWeights`.
+/// `outputRows` limits the work to a band of output rows (for threads); nil = all.
 public func int8DepthwiseConv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, shape s: Int8ConvShape,
                                 weights: UnsafePointer<Int8>, stage: Int8OutputStage,
-                                output: UnsafeMutablePointer<Int8>) {
+                                output: UnsafeMutablePointer<Int8>, outputRows: Range<Int>? = nil) {
   precondition(s.groups == s.inC && s.inC == s.outC, "depthwise needs groups == inC == outC")
   let C = s.inC, zpv = SIMD8<Int32>(repeating: inputZeroPoint)
+  let rows = outputRows ?? 0..<s.outH
+  precondition(rows.lowerBound >= 0 && rows.upperBound <= s.outH)
   stage.bias.withUnsafeBufferPointer { bias in
-    for oy in 0..<s.outH {
+    for oy in rows {
       for ox in 0..<s.outW {
         let dst = output + (oy * s.outW + ox) * C
         var c = 0
