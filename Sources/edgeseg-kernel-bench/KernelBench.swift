@@ -78,6 +78,17 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
         variants[i].best = min(variants[i].best, t)
       }
     }
+    // the int8 paths must agree byte for byte (the unit tests check this against the reference;
+    // here it guards the benchmark itself against timing a broken kernel)
+    var reference = [Int8](repeating: 0, count: m * n), exact = true
+    int8Gemm(a: a8, lda: k, m: m, packed: packInt8Weights(w8, n: n, k: k, path: .scalar), stage: stage,
+             out: &reference, ldc: n)
+    for path in Int8Path.available() {
+      int8Gemm(a: a8, lda: k, m: m, packed: packInt8Weights(w8, n: n, k: k, path: path), stage: stage,
+               out: &out8, ldc: n)
+      if out8 != reference { exact = false; print("MISMATCH: int8 \(path.name) differs from scalar") }
+    }
+    print("int8 paths byte-identical: \(exact ? "yes" : "NO")")
     let base = variants[0].best
     func fmt(_ x: Double, _ d: Int) -> String {
       var s = String(Int((x * pow(10, Double(d))).rounded()))

@@ -20,6 +20,11 @@ import _Builtin_intrinsics.arm.neon
 func int8TileAVX2(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kPairs: Int, acc: UnsafeMutablePointer<Int32>)
 @_extern(c, "edgeseg_int8_tile_vnni")
 func int8TileVNNI(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int, acc: UnsafeMutablePointer<Int32>)
+@_extern(c, "edgeseg_int8_tile_avx2_requant")
+func int8TileAVX2Requant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kPairs: Int,
+                         biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                         zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                         out: UnsafeMutableRawPointer, ldc: Int, rows: Int)
 @_extern(c, "edgeseg_int8_tile_vnni_requant")
 func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
                          biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
@@ -145,19 +150,23 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
       for b in 0..<packed.blocks {
         let c0 = b * nr, cols = min(nr, packed.n - c0)
         #if arch(x86_64)
-        if path == .vnni && cols == 16 {
-          // full block: the tier requantizes in AVX-512 lanes itself
+        if (path == .vnni || path == .avx2) && cols == 16 {
+          // full block: the tier requantizes in its own vector lanes
           withUnsafeTemporaryAllocation(of: Int32.self, capacity: 16) { biasTotal in
             for j in 0..<16 { biasTotal[j] = bias[stageOffset + c0 + j] &+ correction[c0 + j] }
             var r0 = 0
             while r0 < bandRows {
-              int8TileVNNIRequant(panel: UnsafeRawPointer(panels + r0 / mr * panelBytes),
-                                  weights: w + b * packed.blockStride, kQuads: k4 / 4,
-                                  biasTotal: UnsafeRawPointer(biasTotal.baseAddress!),
-                                  multiplier: UnsafeRawPointer(mult + stageOffset + c0),
-                                  shift: UnsafeRawPointer(shift + stageOffset + c0), zeroPoint: zp,
-                                  clampMin: lo, clampMax: hi, out: out + (band0 + r0) * ldc + c0, ldc: ldc,
-                                  rows: min(mr, bandRows - r0))
+              let pp = UnsafeRawPointer(panels + r0 / mr * panelBytes), wp = w + b * packed.blockStride
+              let bt = UnsafeRawPointer(biasTotal.baseAddress!), mp = UnsafeRawPointer(mult + stageOffset + c0)
+              let sp = UnsafeRawPointer(shift + stageOffset + c0), op = out + (band0 + r0) * ldc + c0
+              let rows = min(mr, bandRows - r0)
+              if path == .vnni {
+                int8TileVNNIRequant(panel: pp, weights: wp, kQuads: k4 / 4, biasTotal: bt, multiplier: mp, shift: sp,
+                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ldc, rows: rows)
+              } else {
+                int8TileAVX2Requant(panel: pp, weights: wp, kPairs: k4 / 2, biasTotal: bt, multiplier: mp, shift: sp,
+                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ldc, rows: rows)
+              }
               r0 += mr
             }
           }
