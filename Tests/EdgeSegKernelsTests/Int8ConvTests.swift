@@ -5,7 +5,7 @@ import Testing
   /// im2col + packed GEMM against the direct reference convolution, every path: dense 3×3,
   /// strided, dilated (ASPP), asymmetric padding, grouped, 1×1 (in place) and 1×1 grouped.
   @Test func convolutionBitExactEveryPath() {
-    var rng = SplitMix64(seed: 99)
+    var rng = QuantTestRNG(seed: 99)
     struct Case { var kh: Int, stride: Int, dil: Int, pad: (Int, Int, Int, Int), groups: Int }
     let cases: [Case] = [
       Case(kh: 3, stride: 1, dil: 1, pad: (1, 1, 1, 1), groups: 1),
@@ -31,14 +31,14 @@ import Testing
         var got = [Int8](repeating: 0, count: want.count)
         let conv = packInt8Conv(w, shape: s, path: path)
         int8Conv2D(input: x, inputZeroPoint: zp, conv: conv, stage: stage, output: &got)
-        #expect(firstMismatch(got, want) == nil, "case \(ci) path \(path.name) shape \(s)")
+        #expect(int8FirstMismatch(got, want) == nil, "case \(ci) path \(path.name) shape \(s)")
       }
     }
   }
 
   /// More output pixels than one im2col band, so band boundaries are crossed.
   @Test func convolutionAcrossIm2colBands() {
-    var rng = SplitMix64(seed: 5)
+    var rng = QuantTestRNG(seed: 5)
     let s = Int8ConvShape(inH: 11, inW: 13, inC: 5, outC: 19, kH: 3, kW: 3, pad: (1, 1, 1, 1))
     let x = rng.activations(11 * 13 * 5), w = rng.weights(19 * s.gemmK)
     let stage = rng.stage(channels: 19, k: s.gemmK)
@@ -47,12 +47,12 @@ import Testing
     for path in Int8Path.available() {
       var got = [Int8](repeating: 0, count: want.count)
       int8Conv2D(input: x, inputZeroPoint: 3, conv: packInt8Conv(w, shape: s, path: path), stage: stage, output: &got)
-      #expect(firstMismatch(got, want) == nil, "path \(path.name)")
+      #expect(int8FirstMismatch(got, want) == nil, "path \(path.name)")
     }
   }
 
   @Test func depthwiseStride1And2BitExact() {
-    var rng = SplitMix64(seed: 17)
+    var rng = QuantTestRNG(seed: 17)
     for (t, channels) in [1, 7, 8, 13, 24, 35].enumerated() {
       for stride in [1, 2] {
         let s = Int8ConvShape(inH: rng.int(3...8), inW: rng.int(3...8), inC: channels, outC: channels, kH: 3, kW: 3,
@@ -65,7 +65,7 @@ import Testing
         int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
         int8DepthwiseConv2D(input: x, inputZeroPoint: zp, shape: s,
                             weights: int8PackDepthwiseWeights(w, channels: channels, taps: 9), stage: stage, output: &got)
-        #expect(firstMismatch(got, want) == nil, "C=\(channels) stride=\(stride)")
+        #expect(int8FirstMismatch(got, want) == nil, "C=\(channels) stride=\(stride)")
       }
     }
   }
@@ -84,7 +84,7 @@ import Testing
   /// Threads split a conv by output pixels (depthwise: by output rows); the pieces must add up to
   /// exactly the whole, for im2col, pointwise and depthwise.
   @Test func splitsAddUpToTheWhole() {
-    var rng = SplitMix64(seed: 31)
+    var rng = QuantTestRNG(seed: 31)
     for kh in [1, 3] {
       let s = Int8ConvShape(inH: 9, inW: 7, inC: 6, outC: 10, kH: kh, kW: kh,
                             pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))

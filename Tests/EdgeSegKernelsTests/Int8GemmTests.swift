@@ -6,7 +6,7 @@ import Glibc
 
 @Suite struct Int8GemmTests {
   @Test func everyPathBitExactOnRandomShapes() {
-    var rng = SplitMix64(seed: 42)
+    var rng = QuantTestRNG(seed: 42)
     let paths = Int8Path.available()
     #expect(paths.contains(.scalar))
     for trial in 0..<60 {
@@ -47,7 +47,7 @@ import Glibc
         // Σ = 67·x·w = ±1 089 536 (or 1 080 443); /2^15 → ±33
         let expected = Int8((Double(Int(x) * Int(wv) * k) / 32768).rounded())
         #expect(want[0] == expected)
-        #expect(firstMismatch(got, want) == nil, "path \(path.name) x=\(x) w=\(wv)")
+        #expect(int8FirstMismatch(got, want) == nil, "path \(path.name) x=\(x) w=\(wv)")
       }
     }
   }
@@ -55,7 +55,7 @@ import Glibc
   @Test func zeroPointFoldingMatchesFloatMath() {
     // bias folded with −zpIn·Σw: the int8 result must equal the float convolution of the
     // dequantized tensors to within one output step.
-    var rng = SplitMix64(seed: 7)
+    var rng = QuantTestRNG(seed: 7)
     let m = 6, n = 9, k = 31
     let sIn: Float = 0.05, zpIn: Int32 = -37, sOut: Float = 0.2, zpOut: Int32 = 11
     let a = rng.activations(m * k), wq = rng.weights(n * k)

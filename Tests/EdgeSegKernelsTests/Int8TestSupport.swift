@@ -1,7 +1,7 @@
 // Shared helpers for the int8 / FP16 kernel tests: a seeded generator and random tensors.
 @testable import EdgeSegKernels
 
-struct SplitMix64 {
+struct QuantTestRNG {
   var state: UInt64
   init(seed: UInt64) { state = seed }
   mutating func next() -> UInt64 {
@@ -46,7 +46,7 @@ struct SplitMix64 {
   }
 }
 
-func firstMismatch(_ a: [Int8], _ b: [Int8]) -> Int? {
+func int8FirstMismatch(_ a: [Int8], _ b: [Int8]) -> Int? {
   for i in 0..<min(a.count, b.count) where a[i] != b[i] { return i }
   return a.count == b.count ? nil : min(a.count, b.count)
 }

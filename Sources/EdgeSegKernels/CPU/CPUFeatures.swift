@@ -47,7 +47,7 @@ public struct CPUFeatures: Equatable, Sendable {
 }
 
 /// Value of an environment variable as ASCII bytes (no Foundation); nil if unset.
-func environmentValue(_ name: StaticString) -> [UInt8]? {
+func quantEnvironmentValue(_ name: StaticString) -> [UInt8]? {
   let p = name.utf8Start.withMemoryRebound(to: CChar.self, capacity: name.utf8CodeUnitCount + 1) { cGetenv($0) }
   guard let p else { return nil }
   var bytes: [UInt8] = []
@@ -56,7 +56,7 @@ func environmentValue(_ name: StaticString) -> [UInt8]? {
   return bytes
 }
 
-func asciiEqual(_ bytes: [UInt8], _ s: StaticString) -> Bool {
+func quantAsciiEqual(_ bytes: [UInt8], _ s: StaticString) -> Bool {
   guard bytes.count == s.utf8CodeUnitCount else { return false }
   for i in 0..<bytes.count where bytes[i] != s.utf8Start[i] { return false }
   return true

@@ -53,8 +53,8 @@ public enum FP16Path: UInt8, Sendable, CaseIterable {
   /// The fastest path, unless EDGESEG_FP16_PATH names another one that runs here.
   public static func preferred(on cpu: CPUFeatures = .host) -> FP16Path {
     let paths = available(on: cpu)
-    if let env = environmentValue("EDGESEG_FP16_PATH") {
-      for p in paths where asciiEqual(env, p.staticName) { return p }
+    if let env = quantEnvironmentValue("EDGESEG_FP16_PATH") {
+      for p in paths where quantAsciiEqual(env, p.staticName) { return p }
     }
     return paths[paths.count - 1]
   }

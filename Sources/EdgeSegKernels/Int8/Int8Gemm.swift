@@ -143,7 +143,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
       let bandRows = min(int8GemmBandRows, m - band0)
       var i0 = 0
       while i0 < bandRows {
-        packPanel(path, a + (band0 + i0) * lda, lda: lda, rows: min(mr, bandRows - i0), k: k, k4: k4,
+        int8PackPanel(path, a + (band0 + i0) * lda, lda: lda, rows: min(mr, bandRows - i0), k: k, k4: k4,
                   into: panels + i0 / mr * panelBytes)
         i0 += mr
       }
@@ -175,7 +175,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
         #endif
         i0 = 0
         while i0 < bandRows {
-          runTile(path, panel: UnsafeRawPointer(panels + i0 / mr * panelBytes),
+          int8RunTile(path, panel: UnsafeRawPointer(panels + i0 / mr * panelBytes),
                   weights: w + b * packed.blockStride, k4: k4, acc: tile)
           for r in 0..<min(mr, bandRows - i0) {
             let dst = out + (band0 + i0 + r) * ldc + c0
@@ -207,7 +207,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
 /// Pack `rows` (≤ MR) rows of A into the panel layout of `path`; missing rows and the K tail are
 /// zero (the matching weights are zero too, so the padding adds nothing).
 @inline(__always)
-func packPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: Int, k: Int, k4: Int,
+func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: Int, k: Int, k4: Int,
                into p: UnsafeMutableRawPointer) {
   let mr = path.mr
   @inline(__always) func at(_ r: Int, _ j: Int) -> Int8 { r < rows && j < k ? a[r * lda + j] : 0 }
@@ -262,7 +262,7 @@ func packPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: Int, 
 }
 
 @inline(__always)
-func runTile(_ path: Int8Path, panel: UnsafeRawPointer, weights: UnsafeRawPointer, k4: Int,
+func int8RunTile(_ path: Int8Path, panel: UnsafeRawPointer, weights: UnsafeRawPointer, k4: Int,
              acc: UnsafeMutablePointer<Int32>) {
   switch path {
   #if arch(x86_64)

@@ -41,8 +41,8 @@ public enum Int8Path: UInt8, Sendable, CaseIterable {
   /// The fastest path, unless EDGESEG_INT8_PATH names another one that runs here.
   public static func preferred(on cpu: CPUFeatures = .host) -> Int8Path {
     let paths = available(on: cpu)
-    if let env = environmentValue("EDGESEG_INT8_PATH") {
-      for p in paths where asciiEqual(env, p.staticName) { return p }
+    if let env = quantEnvironmentValue("EDGESEG_INT8_PATH") {
+      for p in paths where quantAsciiEqual(env, p.staticName) { return p }
     }
     return paths[paths.count - 1]
   }
