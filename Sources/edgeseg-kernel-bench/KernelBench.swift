@@ -46,7 +46,7 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
     let ah = af.map { Float16($0) }, wh = wf.map { Float16($0) }
     var mult = [Int32](repeating: 0, count: n), shift = mult
     for c in 0..<n { let q = Int8Multiplier(1.0 / Double(1 << 16) * Double(1 + c % 3)); mult[c] = q.multiplier; shift[c] = q.shift }
-    let stage = Int8OutputStage(bias: [Int32](repeating: 0, count: n), multiplier: mult, shift: shift, outputZeroPoint: 0)
+    let stage = try! Int8OutputStage(bias: [Int32](repeating: 0, count: n), multiplier: mult, shift: shift, outputZeroPoint: 0)
 
 
     var variants: [Variant] = []
@@ -57,14 +57,14 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
     var out8 = [Int8](repeating: 0, count: m * n)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: int8GemmScratchBytes(k: k), alignment: 64)
     for path in Int8Path.available() {
-      let packed = packInt8Weights(w8, n: n, k: k, path: path)
+      let packed = try! packInt8Weights(w8, n: n, k: k, path: path)
       variants.append(Variant(name: "int8 " + path.name, run: {
         int8Gemm(a: a8, lda: k, m: m, packed: packed, stage: stage, out: &out8, ldc: n, scratch: scratch)
       }))
     }
     var outh = [Float16](repeating: 0, count: m * n)
     for path in FP16Path.available() {
-      let packed = packFP16Weights(wh, n: n, k: k, path: path)
+      let packed = try! packFP16Weights(wh, n: n, k: k, path: path)
       variants.append(Variant(name: "fp16 " + path.name, run: {
         fp16Gemm(a: ah, lda: k, m: m, packed: packed, bias: nil, out: &outh, ldc: n)
       }))
@@ -81,10 +81,10 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
     // the int8 paths must agree byte for byte (the unit tests check this against the reference;
     // here it guards the benchmark itself against timing a broken kernel)
     var reference = [Int8](repeating: 0, count: m * n), exact = true
-    int8Gemm(a: a8, lda: k, m: m, packed: packInt8Weights(w8, n: n, k: k, path: .scalar), stage: stage,
+    int8Gemm(a: a8, lda: k, m: m, packed: try! packInt8Weights(w8, n: n, k: k, path: .scalar), stage: stage,
              out: &reference, ldc: n)
     for path in Int8Path.available() {
-      int8Gemm(a: a8, lda: k, m: m, packed: packInt8Weights(w8, n: n, k: k, path: path), stage: stage,
+      int8Gemm(a: a8, lda: k, m: m, packed: try! packInt8Weights(w8, n: n, k: k, path: path), stage: stage,
                out: &out8, ldc: n)
       if out8 != reference { exact = false; print("MISMATCH: int8 \(path.name) differs from scalar") }
     }

@@ -2,7 +2,7 @@ import Testing
 @testable import EdgeSegKernels
 
 @Suite struct FP16KernelTests {
-  @Test func gemmEveryPathWithinTolerance() {
+  @Test func gemmEveryPathWithinTolerance() throws {
     var rng = QuantTestRNG(seed: 21)
     for _ in 0..<25 {
       let m = rng.int(1...9), n = rng.int(1...37), k = rng.int(1...90)
@@ -14,7 +14,7 @@ import Testing
                         out: &want, ldc: n)
       for path in FP16Path.available() {
         var got = [Float16](repeating: 0, count: m * n)
-        fp16Gemm(a: a, lda: k, m: m, packed: packFP16Weights(w, n: n, k: k, path: path), bias: bias,
+        fp16Gemm(a: a, lda: k, m: m, packed: try packFP16Weights(w, n: n, k: k, path: path), bias: bias,
                  clampMin: -3, clampMax: 6, out: &got, ldc: n)
         for i in 0..<m {
           for c in 0..<n {
@@ -29,7 +29,7 @@ import Testing
     }
   }
 
-  @Test func depthwiseEveryPathWithinTolerance() {
+  @Test func depthwiseEveryPathWithinTolerance() throws {
     var rng = QuantTestRNG(seed: 22)
     for (t, channels) in [3, 8, 19].enumerated() {
       let s = Int8ConvShape(inH: 7, inW: 6, inC: channels, outC: channels, kH: 3, kW: 3,

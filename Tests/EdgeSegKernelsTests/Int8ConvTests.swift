@@ -4,7 +4,7 @@ import Testing
 @Suite struct Int8ConvTests {
   /// im2col + packed GEMM against the direct reference convolution, every path: dense 3×3,
   /// strided, dilated (ASPP), asymmetric padding, grouped, 1×1 (in place) and 1×1 grouped.
-  @Test func convolutionBitExactEveryPath() {
+  @Test func convolutionBitExactEveryPath() throws {
     var rng = QuantTestRNG(seed: 99)
     struct Case { var kh: Int, stride: Int, dil: Int, pad: (Int, Int, Int, Int), groups: Int }
     let cases: [Case] = [
@@ -29,7 +29,7 @@ import Testing
       int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
       for path in Int8Path.available() {
         var got = [Int8](repeating: 0, count: want.count)
-        let conv = packInt8Conv(w, shape: s, path: path)
+        let conv = try packInt8Conv(w, shape: s, path: path)
         int8Conv2D(input: x, inputZeroPoint: zp, conv: conv, stage: stage, output: &got)
         #expect(int8FirstMismatch(got, want) == nil, "case \(ci) path \(path.name) shape \(s)")
       }
@@ -37,7 +37,7 @@ import Testing
   }
 
   /// More output pixels than one im2col band, so band boundaries are crossed.
-  @Test func convolutionAcrossIm2colBands() {
+  @Test func convolutionAcrossIm2colBands() throws {
     var rng = QuantTestRNG(seed: 5)
     let s = Int8ConvShape(inH: 11, inW: 13, inC: 5, outC: 19, kH: 3, kW: 3, pad: (1, 1, 1, 1))
     let x = rng.activations(11 * 13 * 5), w = rng.weights(19 * s.gemmK)
@@ -46,12 +46,12 @@ import Testing
     int8Conv2DReference(input: x, inputZeroPoint: 3, shape: s, weights: w, stage: stage, output: &want)
     for path in Int8Path.available() {
       var got = [Int8](repeating: 0, count: want.count)
-      int8Conv2D(input: x, inputZeroPoint: 3, conv: packInt8Conv(w, shape: s, path: path), stage: stage, output: &got)
+      int8Conv2D(input: x, inputZeroPoint: 3, conv: try packInt8Conv(w, shape: s, path: path), stage: stage, output: &got)
       #expect(int8FirstMismatch(got, want) == nil, "path \(path.name)")
     }
   }
 
-  @Test func depthwiseStride1And2BitExact() {
+  @Test func depthwiseStride1And2BitExact() throws {
     var rng = QuantTestRNG(seed: 17)
     for (t, channels) in [1, 7, 8, 13, 24, 35].enumerated() {
       for stride in [1, 2] {
@@ -70,7 +70,7 @@ import Testing
     }
   }
 
-  @Test func oihwTransposeMatchesOHWI() {
+  @Test func oihwTransposeMatchesOHWI() throws {
     // OIHW [2][3][2][2] → OHWI: element (o,i,y,x) moves to ((o·kH + y)·kW + x)·I + i
     let w = (0..<24).map { Int8($0) }
     let r = int8WeightsOIHWToOHWI(w, outC: 2, inCPerGroup: 3, kH: 2, kW: 2)
@@ -83,14 +83,14 @@ import Testing
 @Suite struct Int8ConvSplitTests {
   /// Threads split a conv by output pixels (depthwise: by output rows); the pieces must add up to
   /// exactly the whole, for im2col, pointwise and depthwise.
-  @Test func splitsAddUpToTheWhole() {
+  @Test func splitsAddUpToTheWhole() throws {
     var rng = QuantTestRNG(seed: 31)
     for kh in [1, 3] {
       let s = Int8ConvShape(inH: 9, inW: 7, inC: 6, outC: 10, kH: kh, kW: kh,
                             pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))
       let x = rng.activations(9 * 7 * 6), w = rng.weights(10 * s.gemmK)
       let stage = rng.stage(channels: 10, k: s.gemmK)
-      let conv = packInt8Conv(w, shape: s, path: Int8Path.available().last!)
+      let conv = try packInt8Conv(w, shape: s, path: Int8Path.available().last!)
       var whole = [Int8](repeating: 0, count: 63 * 10), parts = whole
       int8Conv2D(input: x, inputZeroPoint: -7, conv: conv, stage: stage, output: &whole)
       let scratch = UnsafeMutableRawPointer.allocate(byteCount: int8Conv2DScratchBytes(conv), alignment: 64)

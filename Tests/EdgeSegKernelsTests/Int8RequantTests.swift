@@ -5,7 +5,7 @@ import Glibc
 @testable import EdgeSegKernels
 
 @Suite struct Int8RequantTests {
-  @Test func gemmlowpPrimitivesRoundHalfAwayFromZero() {
+  @Test func gemmlowpPrimitivesRoundHalfAwayFromZero() throws {
     #expect(int8RoundingDivideByPOT(5, 1) == 3)      // 2.5 → 3
     #expect(int8RoundingDivideByPOT(-5, 1) == -3)    // −2.5 → −3
     #expect(int8RoundingDivideByPOT(6, 2) == 2)      // 1.5 → 2
@@ -21,7 +21,7 @@ import Glibc
     #expect(int8SaturatingRoundingDoublingHighMul(3, 1 << 30) == 2)
   }
 
-  @Test func quantizeMultiplierAsTFLite() {
+  @Test func quantizeMultiplierAsTFLite() throws {
     #expect(Int8Multiplier(0.5) == Int8Multiplier(multiplier: 1 << 30, shift: 0))
     #expect(Int8Multiplier(0.25) == Int8Multiplier(multiplier: 1 << 30, shift: -1))
     #expect(Int8Multiplier(1.5) == Int8Multiplier(multiplier: 3 << 29, shift: 1))
@@ -32,7 +32,7 @@ import Glibc
     #expect(almostOne == Int8Multiplier(multiplier: 1 << 30, shift: 1))
   }
 
-  @Test func multiplyByQuantizedMultiplierTracksRealProduct() {
+  @Test func multiplyByQuantizedMultiplierTracksRealProduct() throws {
     var rng = QuantTestRNG(seed: 3)
     for _ in 0..<5000 {
       let real = Double(rng.unit()) * 0.9 + 1e-4
@@ -44,7 +44,7 @@ import Glibc
     }
   }
 
-  @Test func fusedActivationBounds() {
+  @Test func fusedActivationBounds() throws {
     #expect(int8ClampBounds(.none, outputScale: 0.1, outputZeroPoint: -5) == (-128, 127))
     #expect(int8ClampBounds(.relu, outputScale: 0.1, outputZeroPoint: -5) == (-5, 127))
     #expect(int8ClampBounds(.relu6, outputScale: 0.05, outputZeroPoint: -128) == (-128, -8))
@@ -53,7 +53,7 @@ import Glibc
 }
 
 @Suite struct Int8ElementwiseTests {
-  @Test func addMatchesFloatWithinOneStep() {
+  @Test func addMatchesFloatWithinOneStep() throws {
     var rng = QuantTestRNG(seed: 11)
     let s1: Float = 0.031, z1: Int32 = -20, s2: Float = 0.07, z2: Int32 = 101, so: Float = 0.09, zo: Int32 = -3
     let p = Int8AddParams(scale1: s1, zeroPoint1: z1, scale2: s2, zeroPoint2: z2, outputScale: so, outputZeroPoint: zo)
@@ -67,7 +67,7 @@ import Glibc
     }
   }
 
-  @Test func mulMatchesFloatWithinOneStep() {
+  @Test func mulMatchesFloatWithinOneStep() throws {
     var rng = QuantTestRNG(seed: 12)
     let p = Int8MulParams(scale1: 0.02, zeroPoint1: 7, scale2: 1.0 / 256, zeroPoint2: -128,
                           outputScale: 0.02, outputZeroPoint: 0)
@@ -88,7 +88,7 @@ import Glibc
     #expect(Array(out[0..<pixels * channels]) == Array(outB[0..<pixels * channels]))
   }
 
-  @Test func concatRequantizesEachPart() {
+  @Test func concatRequantizesEachPart() throws {
     let t = int8RequantTable(inputScale: 0.1, inputZeroPoint: 10, outputScale: 0.2, outputZeroPoint: -4)
     for x in -128...127 {
       let want = max(-128, min(127, (Double(x - 10) * 0.5).rounded() - 4))
@@ -102,7 +102,7 @@ import Glibc
     #expect(out == [1, 2, t[10 + 128], 3, 4, t[20 + 128]])
   }
 
-  @Test func activationTablesMatchFloatFunctions() {
+  @Test func activationTablesMatchFloatFunctions() throws {
     let sIn: Float = 0.05, zIn: Int32 = -10, sOut: Float = 1.0 / 256, zOut: Int32 = -128
     let sig = int8ActivationTable(.sigmoid, inputScale: sIn, inputZeroPoint: zIn, outputScale: sOut, outputZeroPoint: zOut)
     for x in -128...127 {
@@ -122,7 +122,7 @@ import Glibc
     #expect(out == [sig[0], sig[128], sig[255]])
   }
 
-  @Test func poolingAndResize() {
+  @Test func poolingAndResize() throws {
     // 2×2 image, 1 channel: [[−3, 4], [10, −128]]
     let x: [Int8] = [-3, 4, 10, -128]
     let g = Int8ConvShape(inH: 2, inW: 2, inC: 1, outC: 1, kH: 2, kW: 2)
@@ -159,7 +159,7 @@ import Glibc
 @Suite struct Int8RequantLanesTests {
   /// The 8-lane requantization used by the GEMM driver gives the scalar bytes, incl. extreme
   /// accumulators, shifts from −31 to +30 and negative ties.
-  @Test func lanesMatchScalar() {
+  @Test func lanesMatchScalar() throws {
     var rng = QuantTestRNG(seed: 77)
     let specials: [Int32] = [Int32.min, Int32.max, 0, -1, 1, -(1 << 30), 1 << 30, -3, 3, -5]
     for t in 0..<4000 {

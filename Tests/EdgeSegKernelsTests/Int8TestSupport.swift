@@ -41,7 +41,7 @@ struct QuantTestRNG {
     let zp = Int32(int(-128...127))
     let lo: Int32 = clamp ? Int32(int(-128...0)) : -128
     let hi: Int32 = clamp ? Int32(int(1...127)) : 127
-    return Int8OutputStage(bias: bias, multiplier: mult, shift: shift, outputZeroPoint: zp,
+    return try! Int8OutputStage(bias: bias, multiplier: mult, shift: shift, outputZeroPoint: zp,
                            clampMin: min(lo, hi), clampMax: hi)
   }
 }

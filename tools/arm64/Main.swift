@@ -31,7 +31,7 @@ struct Rng {
       let q = Int8Multiplier(real)
       m.append(q.multiplier); s.append(q.shift)
     }
-    return Int8OutputStage(bias: b, multiplier: m, shift: s, outputZeroPoint: Int32(int(-128, 127)),
+    return try! Int8OutputStage(bias: b, multiplier: m, shift: s, outputZeroPoint: Int32(int(-128, 127)),
                            clampMin: Int32(int(-128, -20)), clampMax: Int32(int(20, 127)))
   }
 }
@@ -64,7 +64,7 @@ func check(_ ok: Bool, _ what: String) {
       int8GemmReference(a: a, lda: k, m: m, weights: w, n: n, k: k, stage: st, out: &want, ldc: n)
       for p in i8 {
         var got = [Int8](repeating: 0, count: m * n)
-        int8Gemm(a: a, lda: k, m: m, packed: packInt8Weights(w, n: n, k: k, path: p), stage: st, out: &got, ldc: n)
+        int8Gemm(a: a, lda: k, m: m, packed: try! packInt8Weights(w, n: n, k: k, path: p), stage: st, out: &got, ldc: n)
         check(got == want, "int8 gemm path=" + p.name + " m=\(m) n=\(n) k=\(k)")
         gemmCases += 1
       }
@@ -89,7 +89,7 @@ func check(_ ok: Bool, _ what: String) {
       int8Conv2DReference(input: x, inputZeroPoint: zp, shape: sh, weights: w, stage: st, output: &want)
       for p in i8 {
         var got = [Int8](repeating: 0, count: want.count)
-        int8Conv2D(input: x, inputZeroPoint: zp, conv: packInt8Conv(w, shape: sh, path: p), stage: st, output: &got)
+        int8Conv2D(input: x, inputZeroPoint: zp, conv: try! packInt8Conv(w, shape: sh, path: p), stage: st, output: &got)
         check(got == want, "int8 conv path=" + p.name + " t=\(t)")
         convCases += 1
       }
@@ -119,7 +119,7 @@ func check(_ ok: Bool, _ what: String) {
       fp16GemmReference(a: a, lda: k, m: m, weights: w, n: n, k: k, bias: bias, out: &want, ldc: n)
       for p in f16 {
         var got = [Float16](repeating: 0, count: m * n)
-        fp16Gemm(a: a, lda: k, m: m, packed: packFP16Weights(w, n: n, k: k, path: p), bias: bias, out: &got, ldc: n)
+        fp16Gemm(a: a, lda: k, m: m, packed: try! packFP16Weights(w, n: n, k: k, path: p), bias: bias, out: &got, ldc: n)
         for i in 0..<m { for c in 0..<n {
           var sabs: Float = abs(bias[c])
           for j in 0..<k { sabs += abs(Float(a[i * k + j]) * Float(w[c * k + j])) }

@@ -20,11 +20,11 @@ let int8Im2colBandRows = 64
 /// Pack weights [cout][kh][kw][cin/groups] (ONNX OIHW must first be transposed to OHWI, see
 /// `int8WeightsOIHWToOHWI`).
 public func packInt8Conv(_ weights: UnsafePointer<Int8>, shape: Int8ConvShape,
-                         path: Int8Path = .preferred()) -> Int8PackedConv {
+                         path: Int8Path = .preferred()) throws(Int8KernelError) -> Int8PackedConv {
   let cog = shape.outCPerGroup, k = shape.gemmK
   var packs: [Int8PackedWeights] = []
   for g in 0..<shape.groups {
-    packs.append(packInt8Weights(weights + g * cog * k, n: cog, k: k, path: path))
+    packs.append(try packInt8Weights(weights + g * cog * k, n: cog, k: k, path: path))
   }
   return Int8PackedConv(shape: shape, groups: packs)
 }

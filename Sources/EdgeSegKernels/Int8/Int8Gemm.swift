@@ -54,17 +54,18 @@ public struct Int8PackedWeights: Sendable {
 }
 
 /// Pack row-major weights [n][k] (values in −127…127, symmetric quantization) for `path`.
+/// −128 is rejected: the NEON path's int16 pair sums are only exact for symmetric weights.
 public func packInt8Weights(_ w: UnsafePointer<Int8>, n: Int, k: Int,
-                            path: Int8Path = .preferred()) -> Int8PackedWeights {
-  precondition(n > 0 && k > 0)
-  precondition(path.runs(on: .host), "int8 path \(path.name) does not run on this CPU")
+                            path: Int8Path = .preferred()) throws(Int8KernelError) -> Int8PackedWeights {
+  guard n > 0 && k > 0 else { throw .emptyShape(n: n, k: k) }
+  guard path.runs(on: .host) else { throw .pathUnavailable(path.name) }
   let nr = path.nr, k4 = (k + 3) & ~3, blocks = (n + nr - 1) / nr
   let blockStride = k4 / 4 * path.blockBytesPerK4
   var storage = [Int8](repeating: 0, count: blocks * blockStride)
   var rowSums = [Int32](repeating: 0, count: n)
   for c in 0..<n {
     for j in 0..<k {
-      precondition(w[c * k + j] != -128, "int8 weights must be symmetric (−127…127)")
+      if w[c * k + j] == -128 { throw .weightOutOfRange(channel: c, index: j) }
       rowSums[c] += Int32(w[c * k + j])
     }
   }

@@ -56,6 +56,16 @@ public func int8MultiplyByQuantizedMultiplier(_ x: Int32, _ m: Int32, _ shift: I
   return int8RoundingDivideByPOT(int8SaturatingRoundingDoublingHighMul(x &<< left, m), right)
 }
 
+/// Why a model's quantized data cannot be used (values come from a file: a clear error, no crash).
+public enum Int8KernelError: Error, Equatable, Sendable {
+  case emptyShape(n: Int, k: Int)
+  case weightOutOfRange(channel: Int, index: Int)        // −128: weights are symmetric, −127…127
+  case pathUnavailable(String)                           // packing for an ISA this CPU lacks
+  case channelCountMismatch(expected: Int, got: Int)
+  case clampOutOfRange(min: Int32, max: Int32)
+  case multiplierOutOfRange(channel: Int, multiplier: Int32, shift: Int32)
+}
+
 /// Per-output-channel output stage of a conv / GEMM: bias (with the input zero point already
 /// folded in: bias − zpIn·Σw), multiplier + shift, output zero point, clamp. Fused ReLU / ReLU6
 /// are just tighter clamp bounds (see `int8ClampBounds`).
@@ -67,11 +77,20 @@ public struct Int8OutputStage: Sendable {
   public var clampMin: Int32
   public var clampMax: Int32
 
+  /// Checked: the values may come from a model file.
   public init(bias: [Int32], multiplier: [Int32], shift: [Int32], outputZeroPoint: Int32,
-              clampMin: Int32 = -128, clampMax: Int32 = 127) {
-    precondition(bias.count == multiplier.count && bias.count == shift.count)
-    precondition(-128 <= clampMin && clampMin <= clampMax && clampMax <= 127)
-    precondition(!multiplier.contains(Int32.min), "q31 multipliers are positive")
+              clampMin: Int32 = -128, clampMax: Int32 = 127) throws(Int8KernelError) {
+    guard bias.count == multiplier.count else {
+      throw .channelCountMismatch(expected: bias.count, got: multiplier.count)
+    }
+    guard bias.count == shift.count else { throw .channelCountMismatch(expected: bias.count, got: shift.count) }
+    guard -128 <= clampMin && clampMin <= clampMax && clampMax <= 127 else {
+      throw .clampOutOfRange(min: clampMin, max: clampMax)
+    }
+    for c in 0..<multiplier.count where multiplier[c] < 0 || shift[c] < -31 || shift[c] > 30 {
+      // q31 multipliers are positive (never INT32_MIN, the one saturating case); shifts as TFLite
+      throw .multiplierOutOfRange(channel: c, multiplier: multiplier[c], shift: shift[c])
+    }
     self.bias = bias; self.multiplier = multiplier; self.shift = shift
     self.outputZeroPoint = outputZeroPoint; self.clampMin = clampMin; self.clampMax = clampMax
   }
@@ -81,8 +100,10 @@ public struct Int8OutputStage: Sendable {
   /// input zero point is folded in with the weight row sums.
   public init(weights: UnsafePointer<Int8>, outputChannels n: Int, k: Int, bias: [Float]?,
               inputScale: Float, inputZeroPoint: Int32, weightScales: [Float],
-              outputScale: Float, outputZeroPoint: Int32, clampMin: Int32 = -128, clampMax: Int32 = 127) {
-    precondition(weightScales.count == n && (bias == nil || bias!.count == n))
+              outputScale: Float, outputZeroPoint: Int32, clampMin: Int32 = -128, clampMax: Int32 = 127)
+    throws(Int8KernelError) {
+    guard weightScales.count == n else { throw .channelCountMismatch(expected: n, got: weightScales.count) }
+    if let bias, bias.count != n { throw .channelCountMismatch(expected: n, got: bias.count) }
     var b = [Int32](repeating: 0, count: n), m = b, s = b
     for c in 0..<n {
       let accScale = Double(inputScale) * Double(weightScales[c])
@@ -97,8 +118,8 @@ public struct Int8OutputStage: Sendable {
       let mult = Int8Multiplier(accScale / Double(outputScale))
       m[c] = mult.multiplier; s[c] = mult.shift
     }
-    self.init(bias: b, multiplier: m, shift: s, outputZeroPoint: outputZeroPoint,
-              clampMin: clampMin, clampMax: clampMax)
+    try self.init(bias: b, multiplier: m, shift: s, outputZeroPoint: outputZeroPoint,
+                  clampMin: clampMin, clampMax: clampMax)
   }
 }
 
