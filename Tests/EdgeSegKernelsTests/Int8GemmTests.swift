@@ -109,7 +109,7 @@ import Glibc
       _ = try Int8OutputStage(bias: [0, 0], multiplier: [1 << 30], shift: [0, 0], outputZeroPoint: 0)
     }
     #if arch(x86_64)
-    #expect(throws: Int8KernelError.pathUnavailable("neon")) { _ = try packInt8Weights(w, n: 1, k: 4, path: .neon) }
+    #expect(throws: Int8KernelError.int8PathUnavailable(.neon)) { _ = try packInt8Weights(w, n: 1, k: 4, path: .neon) }
     #endif
   }
 }

@@ -119,7 +119,7 @@ public struct FP16PackedWeights: Sendable {
 public func packFP16Weights(_ w: UnsafePointer<Float16>, n: Int, k: Int,
                             path: FP16Path = .preferred()) throws(Int8KernelError) -> FP16PackedWeights {
   guard n > 0 && k > 0 else { throw .emptyShape(n: n, k: k) }
-  guard path.runs(on: .host) else { throw .pathUnavailable(path.name) }
+  guard path.runs(on: .host) else { throw .fp16PathUnavailable(path) }
   let blocks = (n + 15) / 16
   var s = [Float16](repeating: 0, count: blocks * k * 16)
   for c in 0..<n { for j in 0..<k { s[((c / 16) * k + j) * 16 + c % 16] = w[c * k + j] } }

@@ -58,7 +58,7 @@ public struct Int8PackedWeights: Sendable {
 public func packInt8Weights(_ w: UnsafePointer<Int8>, n: Int, k: Int,
                             path: Int8Path = .preferred()) throws(Int8KernelError) -> Int8PackedWeights {
   guard n > 0 && k > 0 else { throw .emptyShape(n: n, k: k) }
-  guard path.runs(on: .host) else { throw .pathUnavailable(path.name) }
+  guard path.runs(on: .host) else { throw .int8PathUnavailable(path) }
   let nr = path.nr, k4 = (k + 3) & ~3, blocks = (n + nr - 1) / nr
   let blockStride = k4 / 4 * path.blockBytesPerK4
   var storage = [Int8](repeating: 0, count: blocks * blockStride)

@@ -60,7 +60,8 @@ public func int8MultiplyByQuantizedMultiplier(_ x: Int32, _ m: Int32, _ shift: I
 public enum Int8KernelError: Error, Equatable, Sendable {
   case emptyShape(n: Int, k: Int)
   case weightOutOfRange(channel: Int, index: Int)        // −128: weights are symmetric, −127…127
-  case pathUnavailable(String)                           // packing for an ISA this CPU lacks
+  case int8PathUnavailable(Int8Path)                     // packing for an ISA this CPU lacks
+  case fp16PathUnavailable(FP16Path)
   case channelCountMismatch(expected: Int, got: Int)
   case clampOutOfRange(min: Int32, max: Int32)
   case multiplierOutOfRange(channel: Int, multiplier: Int32, shift: Int32)
