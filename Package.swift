@@ -5,6 +5,28 @@ import PackageDescription
 // Compiler turns ONNX into the `.edgeseg` file that Core loads.
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+// int8/FP16 ISA tiers of EdgeSegKernels: Swift has no per-function target attribute and an
+// intrinsic used without its feature flag crashes the compiler, so each tier is its own module
+// built with its own flags; EdgeSegKernels picks one at run time (docs/kernels.md).
+#if arch(x86_64)
+let quantTiers: [(name: String, flags: [String])] = [
+    ("EdgeSegQuantAVX2", ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]),
+    ("EdgeSegQuantVNNI", ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw",
+                          "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni"]),
+    ("EdgeSegQuantDot", []), ("EdgeSegQuantFP16", []),
+]
+#elseif arch(arm64)
+let quantTiers: [(name: String, flags: [String])] = [
+    ("EdgeSegQuantAVX2", []), ("EdgeSegQuantVNNI", []),
+    ("EdgeSegQuantDot", ["-Xcc", "-march=armv8.2-a+dotprod"]),
+    ("EdgeSegQuantFP16", ["-Xcc", "-march=armv8.2-a+fp16"]),
+]
+#else
+let quantTiers: [(name: String, flags: [String])] = [
+    ("EdgeSegQuantAVX2", []), ("EdgeSegQuantVNNI", []), ("EdgeSegQuantDot", []), ("EdgeSegQuantFP16", []),
+]
+#endif
+
 let package = Package(
     name: "EdgeSeg",
     platforms: [.macOS(.v14)],
@@ -28,7 +50,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Compute kernels: standard library only, so they also build as Embedded Swift for aarch64.
-        .target(name: "EdgeSegKernels", swiftSettings: release),
+        .target(name: "EdgeSegKernels", dependencies: quantTiers.map { .target(name: $0.name) },
+                swiftSettings: release + [.enableExperimentalFeature("Extern")],
+                linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         .target(name: "EdgeSegCore", dependencies: ["EdgeSegKernels", "CBLAS"], swiftSettings: release),
         .target(name: "EdgeSegCompiler", dependencies: [
             "EdgeSegCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -52,6 +76,10 @@ let package = Package(
         .target(name: "CHeapCounter"),
         .executableTarget(name: "edgeseg-capture-check", dependencies: ["EdgeSegCapture", "CHeapCounter"], swiftSettings: release),
 
+        // Kernel micro-benchmark: int8 paths vs an FP32 (OpenBLAS) GEMM, side by side in one run.
+        .executableTarget(name: "edgeseg-kernel-bench", dependencies: ["EdgeSegKernels", "CBLAS"],
+                          swiftSettings: release),
+    ] + quantTiers.map { .target(name: $0.name, swiftSettings: release + [.unsafeFlags($0.flags)]) } + [
         .testTarget(name: "EdgeSegKernelsTests", dependencies: ["EdgeSegKernels"]),
         // Test-only malloc interposer: counts heap allocations on tagged threads.
         .target(name: "CAllocCounter"),

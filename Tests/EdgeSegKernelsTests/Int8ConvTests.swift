@@ -1,0 +1,113 @@
+import Testing
+@testable import EdgeSegKernels
+
+@Suite struct Int8ConvTests {
+  /// im2col + packed GEMM against the direct reference convolution, every path: dense 3×3,
+  /// strided, dilated (ASPP), asymmetric padding, grouped, 1×1 (in place) and 1×1 grouped.
+  @Test func convolutionBitExactEveryPath() throws {
+    var rng = QuantTestRNG(seed: 99)
+    struct Case { var kh: Int, stride: Int, dil: Int, pad: (Int, Int, Int, Int), groups: Int }
+    let cases: [Case] = [
+      Case(kh: 3, stride: 1, dil: 1, pad: (1, 1, 1, 1), groups: 1),
+      Case(kh: 3, stride: 2, dil: 1, pad: (1, 1, 1, 1), groups: 1),
+      Case(kh: 3, stride: 1, dil: 2, pad: (2, 2, 2, 2), groups: 1),
+      Case(kh: 3, stride: 1, dil: 3, pad: (3, 1, 0, 3), groups: 1),
+      Case(kh: 3, stride: 2, dil: 1, pad: (0, 1, 1, 0), groups: 3),
+      Case(kh: 1, stride: 1, dil: 1, pad: (0, 0, 0, 0), groups: 1),
+      Case(kh: 1, stride: 1, dil: 1, pad: (0, 0, 0, 0), groups: 2),
+      Case(kh: 1, stride: 2, dil: 1, pad: (0, 0, 0, 0), groups: 1),
+      Case(kh: 5, stride: 1, dil: 1, pad: (2, 2, 2, 2), groups: 1),
+    ]
+    for (ci, c) in cases.enumerated() {
+      let cin = c.groups * rng.int(1...11), cout = c.groups * rng.int(1...13)
+      let s = Int8ConvShape(inH: rng.int(4...9), inW: rng.int(4...9), inC: cin, outC: cout, kH: c.kh, kW: c.kh,
+                            stride: (c.stride, c.stride), pad: c.pad, dilation: (c.dil, c.dil), groups: c.groups)
+      let zp = Int32(ci % 3 == 0 ? -128 : (ci % 3 == 1 ? 127 : rng.int(-128...127)))
+      let x = rng.activations(s.inH * s.inW * cin), w = rng.weights(cout * s.gemmK)
+      let stage = rng.stage(channels: cout, k: s.gemmK, clamp: ci % 2 == 0)
+      var want = [Int8](repeating: 0, count: s.outH * s.outW * cout)
+      int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
+      for path in Int8Path.available() {
+        var got = [Int8](repeating: 0, count: want.count)
+        let conv = try packInt8Conv(w, shape: s, path: path)
+        int8Conv2D(input: x, inputZeroPoint: zp, conv: conv, stage: stage, output: &got)
+        #expect(int8FirstMismatch(got, want) == nil, "case \(ci) path \(path.name) shape \(s)")
+      }
+    }
+  }
+
+  /// More output pixels than one im2col band, so band boundaries are crossed.
+  @Test func convolutionAcrossIm2colBands() throws {
+    var rng = QuantTestRNG(seed: 5)
+    let s = Int8ConvShape(inH: 11, inW: 13, inC: 5, outC: 19, kH: 3, kW: 3, pad: (1, 1, 1, 1))
+    let x = rng.activations(11 * 13 * 5), w = rng.weights(19 * s.gemmK)
+    let stage = rng.stage(channels: 19, k: s.gemmK)
+    var want = [Int8](repeating: 0, count: 11 * 13 * 19)
+    int8Conv2DReference(input: x, inputZeroPoint: 3, shape: s, weights: w, stage: stage, output: &want)
+    for path in Int8Path.available() {
+      var got = [Int8](repeating: 0, count: want.count)
+      int8Conv2D(input: x, inputZeroPoint: 3, conv: try packInt8Conv(w, shape: s, path: path), stage: stage, output: &got)
+      #expect(int8FirstMismatch(got, want) == nil, "path \(path.name)")
+    }
+  }
+
+  @Test func depthwiseStride1And2BitExact() throws {
+    var rng = QuantTestRNG(seed: 17)
+    for (t, channels) in [1, 7, 8, 13, 24, 35].enumerated() {
+      for stride in [1, 2] {
+        let s = Int8ConvShape(inH: rng.int(3...8), inW: rng.int(3...8), inC: channels, outC: channels, kH: 3, kW: 3,
+                              stride: (stride, stride), pad: t % 2 == 0 ? (1, 1, 1, 1) : (0, 1, 1, 0),
+                              dilation: t == 5 ? (2, 2) : (1, 1), groups: channels)
+        let zp = Int32(rng.int(-128...127))
+        let x = rng.activations(s.inH * s.inW * channels), w = rng.weights(channels * 9)
+        let stage = rng.stage(channels: channels, k: 9, clamp: true)
+        var want = [Int8](repeating: 0, count: s.outH * s.outW * channels), got = want
+        int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
+        int8DepthwiseConv2D(input: x, inputZeroPoint: zp, shape: s,
+                            weights: int8PackDepthwiseWeights(w, channels: channels, taps: 9), stage: stage, output: &got)
+        #expect(int8FirstMismatch(got, want) == nil, "C=\(channels) stride=\(stride)")
+      }
+    }
+  }
+
+  @Test func oihwTransposeMatchesOHWI() throws {
+    // OIHW [2][3][2][2] → OHWI: element (o,i,y,x) moves to ((o·kH + y)·kW + x)·I + i
+    let w = (0..<24).map { Int8($0) }
+    let r = int8WeightsOIHWToOHWI(w, outC: 2, inCPerGroup: 3, kH: 2, kW: 2)
+    let ohwi: Int = ((1 * 2 + 1) * 2 + 0) * 3 + 2, oihw: Int = ((1 * 3 + 2) * 2 + 1) * 2 + 0
+    #expect(r[ohwi] == w[oihw])
+    #expect(r.sorted() == w)
+  }
+}
+
+@Suite struct Int8ConvSplitTests {
+  /// Threads split a conv by output pixels (depthwise: by output rows); the pieces must add up to
+  /// exactly the whole, for im2col, pointwise and depthwise.
+  @Test func splitsAddUpToTheWhole() throws {
+    var rng = QuantTestRNG(seed: 31)
+    for kh in [1, 3] {
+      let s = Int8ConvShape(inH: 9, inW: 7, inC: 6, outC: 10, kH: kh, kW: kh,
+                            pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))
+      let x = rng.activations(9 * 7 * 6), w = rng.weights(10 * s.gemmK)
+      let stage = rng.stage(channels: 10, k: s.gemmK)
+      let conv = try packInt8Conv(w, shape: s, path: Int8Path.available().last!)
+      var whole = [Int8](repeating: 0, count: 63 * 10), parts = whole
+      int8Conv2D(input: x, inputZeroPoint: -7, conv: conv, stage: stage, output: &whole)
+      let scratch = UnsafeMutableRawPointer.allocate(byteCount: int8Conv2DScratchBytes(conv), alignment: 64)
+      defer { scratch.deallocate() }
+      for r in [0..<5, 5..<40, 40..<63] {
+        int8Conv2D(input: x, inputZeroPoint: -7, conv: conv, stage: stage, output: &parts, scratch: scratch, pixels: r)
+      }
+      #expect(parts == whole, "kh=\(kh)")
+    }
+    let d = Int8ConvShape(inH: 8, inW: 5, inC: 11, outC: 11, kH: 3, kW: 3, pad: (1, 1, 1, 1), groups: 11)
+    let x = rng.activations(40 * 11), w = int8PackDepthwiseWeights(rng.weights(99), channels: 11, taps: 9)
+    let stage = rng.stage(channels: 11, k: 9)
+    var whole = [Int8](repeating: 0, count: 40 * 11), parts = whole
+    int8DepthwiseConv2D(input: x, inputZeroPoint: 4, shape: d, weights: w, stage: stage, output: &whole)
+    for r in [0..<3, 3..<8] {
+      int8DepthwiseConv2D(input: x, inputZeroPoint: 4, shape: d, weights: w, stage: stage, output: &parts, outputRows: r)
+    }
+    #expect(parts == whole)
+  }
+}

@@ -1,0 +1,115 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import EdgeSegKernels
+
+@Suite struct Int8GemmTests {
+  @Test func everyPathBitExactOnRandomShapes() throws {
+    var rng = QuantTestRNG(seed: 42)
+    let paths = Int8Path.available()
+    #expect(paths.contains(.scalar))
+    for trial in 0..<60 {
+      let m = rng.int(1...19), n = rng.int(1...41), k = rng.int(1...75)
+      let lda = k + rng.int(0...3), ldc = n + rng.int(0...2)
+      let a = rng.activations(m * lda), w = rng.weights(n * k)
+      let stage = rng.stage(channels: n, k: k, clamp: trial % 3 == 0)
+      var want = [Int8](repeating: 0, count: m * ldc)
+      int8GemmReference(a: a, lda: lda, m: m, weights: w, n: n, k: k, stage: stage, out: &want, ldc: ldc)
+      for path in paths {
+        let packed = try packInt8Weights(w, n: n, k: k, path: path)
+        var got = [Int8](repeating: 0, count: m * ldc)
+        int8Gemm(a: a, lda: lda, m: m, packed: packed, stage: stage, out: &got, ldc: ldc)
+        for i in 0..<m {   // compare only the written columns
+          for c in 0..<n where got[i * ldc + c] != want[i * ldc + c] {
+            Issue.record("path \(path.name) m=\(m) n=\(n) k=\(k): [\(i)][\(c)] \(got[i * ldc + c]) != \(want[i * ldc + c])")
+            return
+          }
+        }
+      }
+    }
+  }
+
+  /// Every product at the int16 pair limit: x = −128 against w = −127 (and 127 against 127):
+  /// vpmaddubsw would saturate here, vpmaddwd / smull+smlal / sdot / vpdpbusd must not.
+  @Test func saturationCornersAreExact() throws {
+    for path in Int8Path.available() {
+      for (x, wv) in [(Int8(-128), Int8(-127)), (127, 127), (-128, 127), (127, -127)] {
+        let m = 5, n = 17, k = 67
+        let a = [Int8](repeating: x, count: m * k), w = [Int8](repeating: wv, count: n * k)
+        let stage = try Int8OutputStage(bias: [Int32](repeating: 0, count: n),
+                                    multiplier: [Int32](repeating: 1 << 30, count: n),
+                                    shift: [Int32](repeating: -14, count: n), outputZeroPoint: 0)
+        var want = [Int8](repeating: 0, count: m * n), got = want
+        int8GemmReference(a: a, lda: k, m: m, weights: w, n: n, k: k, stage: stage, out: &want, ldc: n)
+        int8Gemm(a: a, lda: k, m: m, packed: try packInt8Weights(w, n: n, k: k, path: path), stage: stage,
+                 out: &got, ldc: n)
+        // Σ = 67·x·w = ±1 089 536 (or 1 080 443); /2^15 → ±33
+        let expected = Int8((Double(Int(x) * Int(wv) * k) / 32768).rounded())
+        #expect(want[0] == expected)
+        #expect(int8FirstMismatch(got, want) == nil, "path \(path.name) x=\(x) w=\(wv)")
+      }
+    }
+  }
+
+  @Test func zeroPointFoldingMatchesFloatMath() throws {
+    // bias folded with −zpIn·Σw: the int8 result must equal the float convolution of the
+    // dequantized tensors to within one output step.
+    var rng = QuantTestRNG(seed: 7)
+    let m = 6, n = 9, k = 31
+    let sIn: Float = 0.05, zpIn: Int32 = -37, sOut: Float = 0.2, zpOut: Int32 = 11
+    let a = rng.activations(m * k), wq = rng.weights(n * k)
+    let sW = (0..<n).map { _ in rng.unit() * 0.01 + 0.001 }
+    let biasF = (0..<n).map { _ in rng.unit() - 0.5 }
+    let stage = try Int8OutputStage(weights: wq, outputChannels: n, k: k, bias: biasF, inputScale: sIn,
+                                inputZeroPoint: zpIn, weightScales: sW, outputScale: sOut, outputZeroPoint: zpOut)
+    var got = [Int8](repeating: 0, count: m * n)
+    int8Gemm(a: a, lda: k, m: m, packed: try packInt8Weights(wq, n: n, k: k, path: .scalar), stage: stage,
+             out: &got, ldc: n)
+    for i in 0..<m {
+      for c in 0..<n {
+        var y = Double(biasF[c])
+        for j in 0..<k { y += Double(sIn) * Double(Int32(a[i * k + j]) - zpIn) * Double(sW[c]) * Double(wq[c * k + j]) }
+        let q = max(-128, min(127, (y / Double(sOut)).rounded() + Double(zpOut)))
+        #expect(abs(Double(got[i * n + c]) - q) <= 1, "[\(i)][\(c)] \(got[i * n + c]) vs \(q)")
+      }
+    }
+  }
+
+  @Test func overrideEnvironmentSelectsPath() throws {
+    setenv("EDGESEG_INT8_PATH", "scalar", 1)
+    #expect(Int8Path.preferred() == .scalar)
+    setenv("EDGESEG_INT8_PATH", "no-such-path", 1)
+    #expect(Int8Path.preferred() == Int8Path.available().last)
+    unsetenv("EDGESEG_INT8_PATH")
+    #if arch(x86_64)
+    let cpu = CPUFeatures.host
+    #expect(Int8Path.available().contains(.avx2) == cpu.avx2)
+    #expect(Int8Path.available().contains(.vnni) == cpu.avx512vnni)
+    #endif
+  }
+}
+
+@Suite struct Int8KernelErrorTests {
+  /// Values that come from a model file are checked, not trapped on.
+  @Test func badQuantizedDataIsAnErrorNotACrash() {
+    var w = [Int8](repeating: 5, count: 12)
+    w[7] = -128
+    #expect(throws: Int8KernelError.weightOutOfRange(channel: 1, index: 3)) {
+      _ = try packInt8Weights(w, n: 3, k: 4, path: .scalar)
+    }
+    #expect(throws: Int8KernelError.emptyShape(n: 0, k: 4)) { _ = try packInt8Weights(w, n: 0, k: 4, path: .scalar) }
+    #expect(throws: Int8KernelError.clampOutOfRange(min: 10, max: 5)) {
+      _ = try Int8OutputStage(bias: [0], multiplier: [1 << 30], shift: [0], outputZeroPoint: 0, clampMin: 10, clampMax: 5)
+    }
+    #expect(throws: Int8KernelError.multiplierOutOfRange(channel: 1, multiplier: Int32.min, shift: 0)) {
+      _ = try Int8OutputStage(bias: [0, 0], multiplier: [1 << 30, Int32.min], shift: [0, 0], outputZeroPoint: 0)
+    }
+    #expect(throws: Int8KernelError.channelCountMismatch(expected: 2, got: 1)) {
+      _ = try Int8OutputStage(bias: [0, 0], multiplier: [1 << 30], shift: [0, 0], outputZeroPoint: 0)
+    }
+    #if arch(x86_64)
+    #expect(throws: Int8KernelError.int8PathUnavailable(.neon)) { _ = try packInt8Weights(w, n: 1, k: 4, path: .neon) }
+    #endif
+  }
+}
