@@ -4,7 +4,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(pkg-config libopenblas-dev libv4l-dev libturbojpeg0-dev libsqlite3-dev
+PKGS=(pkg-config zlib1g-dev libopenblas-dev libv4l-dev libturbojpeg0-dev libsqlite3-dev
       qemu-system-x86 busybox-static cpio xz-utils
       qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross socat)
 missing=()

@@ -28,6 +28,12 @@ final class SharedBook: @unchecked Sendable {
     func with<R>(_ body: (inout LatencyBook) -> R) -> R { mutex.withLock { _ in body(&book) } }
 }
 
+/// The frame source, handed to the capture thread, which is its only user.
+struct UncheckedSource: @unchecked Sendable {
+    let source: any FrameSource
+    init(_ s: any FrameSource) { source = s }
+}
+
 /// Counters the inference thread keeps and the other threads read.
 final class RunCounters: Sendable {
     let processed = Atomic<UInt64>(0)
@@ -141,12 +147,19 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
     link.with { $0.start(now: start) }
     log("edgeseg: \(p.board.name): model \(modelName) (\(head.inputWidth)×\(head.inputHeight) → mask \(head.width)×\(head.height), \(head.classes) classes), \(p.board.threads) threads, arena \(engine.arenaBytes >> 10) KiB, weights \(engine.weightBytes >> 10) KiB, link \(p.link.transport.rawValue)")
 
-    // Capture thread: never waits for inference.
+    // Capture thread: never waits for inference. It alone touches the source; the others
+    // read the source's counters from `captureStats`, which it refreshes every iteration.
+    let sourceBox = UncheckedSource(source)
+    let captureStats = Mutex(CaptureStats())
     let capture = Thread {
+        let source = sourceBox.source
         while !control.isStopped {
             beats.capture.store(monotonicNanoseconds(), ordering: .relaxed)
-            do {
-                guard let frame = try source.next(timeoutMs: 200) else { continue }
+            do throws(CaptureError) {
+                let frame = try source.next(timeoutMs: 200)
+                let stats = source.stats
+                captureStats.withLock { $0 = stats }
+                guard let frame else { continue }
                 slot.publish(frame)
             } catch .endOfStream {
                 beats.sourceEnded.store(true, ordering: .relaxed)
@@ -177,12 +190,12 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
                                                   maxMicros: UInt32(min(s.maxMs * 1000, 4e9))))
                 }
             }
-            let stats = source.stats
+            let stats = captureStats.withLock { $0 }
             let seconds = Double(now - start) / 1e9
             link.with { l in
                 l.stats.fps = Float(Double(counters.processed.load(ordering: .relaxed)) / max(seconds, 1e-3))
                 l.stats.framesProcessed = UInt32(truncatingIfNeeded: counters.processed.load(ordering: .relaxed))
-                l.stats.framesDropped = UInt32(truncatingIfNeeded: slot.stats.dropped + stats.dropped + stats.driverDropped)
+                l.stats.framesDropped = UInt32(truncatingIfNeeded: slot.dropped + stats.dropped + stats.driverDropped)
                 l.stats.temperatureCentiC = thermal.centiCelsius() ?? HeartbeatStats.unknownTemperature
                 l.stats.captureErrors = UInt32(truncatingIfNeeded: stats.disconnects + stats.stalls)
                 l.stats.decodeErrors = UInt32(truncatingIfNeeded: counters.rejected.load(ordering: .relaxed) + stats.corrupt)
@@ -222,7 +235,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
                 let secs = Double(now - start) / 1e9
                 log(String(format: "[%6.1fs] %llu frames (%.1f fps), stale %llu, alarms active %d, inference p50 %.1f ms, glass→sent p50 %.1f p99 %.1f ms",
                            secs, counters.processed.load(ordering: .relaxed),
-                           Double(counters.processed.load(ordering: .relaxed)) / secs, slot.stats.dropped,
+                           Double(counters.processed.load(ordering: .relaxed)) / secs, slot.dropped,
                            counters.activeAlarms.load(ordering: .relaxed), inf.p50Ms, e2e.p50Ms, e2e.p99Ms))
             }
         }
@@ -260,7 +273,8 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
 
         if mm2Scale == nil, p.inspect.mmPerPixel > 0, let placement = preprocessor.lastPlacement {
             // mm per mask pixel = camera mm/px × camera px per input px × input px per mask px.
-            let mmPerMaskPixel = p.inspect.mmPerPixel / Double(placement.scale) * Double(head.strideX)
+            let cameraPixelsPerInputPixel = Double(placement.crop.width) / Double(max(1, placement.width))
+            let mmPerMaskPixel = p.inspect.mmPerPixel * cameraPixelsPerInputPixel * Double(head.strideX)
             mm2Scale = Float(mmPerMaskPixel * mmPerMaskPixel)
             finder.mm2PerPixel = mm2Scale
         }
@@ -321,7 +335,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
     return RunReport(
         board: p.board.name, model: modelName, precision: p.model.precision.rawValue, threads: p.board.threads,
         seconds: seconds, cameraFps: p.camera.fps, processedFps: Double(processed) / max(seconds, 1e-9),
-        framesCaptured: stats.frames, framesProcessed: processed, framesStale: slot.stats.dropped,
+        framesCaptured: stats.frames, framesProcessed: processed, framesStale: slot.dropped,
         framesRejected: counters.rejected.load(ordering: .relaxed) + stats.corrupt,
         captureStalls: stats.stalls, cameraDisconnects: stats.disconnects, cameraReopens: stats.reopens,
         alarmsRaised: counters.raised.load(ordering: .relaxed), alarmsUpdated: counters.updated.load(ordering: .relaxed),
