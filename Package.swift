@@ -88,6 +88,6 @@ let package = Package(
         .testTarget(name: "EdgeSegCaptureTests", dependencies: ["EdgeSegCapture"]),
         .testTarget(name: "EdgeSegInspectTests", dependencies: ["EdgeSegInspect"]),
         .testTarget(name: "EdgeSegLinkTests", dependencies: ["EdgeSegLink", "EdgeSegReceiver"]),
-        .testTarget(name: "EdgeSegPipelineTests", dependencies: ["EdgeSegPipeline", "EdgeSegReceiver"]),
+        .testTarget(name: "EdgeSegPipelineTests", dependencies: ["EdgeSegPipeline", "EdgeSegReceiver", "CAllocCounter"]),
     ]
 )

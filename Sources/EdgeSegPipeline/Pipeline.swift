@@ -20,6 +20,10 @@ public struct RunOptions: Sendable {
     /// Overrides the profile's UDP target (the demo points it at its in-process receiver).
     public var udpTargetOverride: String?
     public var log: @Sendable (String) -> Void
+    /// Test hooks: run on every pipeline thread (capture, link, monitor, the executor's pool)
+    /// as it starts, and on the inference thread after each processed frame (with its count).
+    public var onThreadStart: (@convention(c) () -> Void)? = nil
+    public var onFrame: (@Sendable (UInt64) -> Void)? = nil
     public init(profile: BoardProfile, maxFrames: Int? = nil, durationSeconds: Double? = nil,
                 udpTargetOverride: String? = nil, log: @escaping @Sendable (String) -> Void = { print($0) }) {
         self.profile = profile; self.maxFrames = maxFrames; self.durationSeconds = durationSeconds

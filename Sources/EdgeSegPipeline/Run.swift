@@ -151,7 +151,10 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
     // read the source's counters from `captureStats`, which it refreshes every iteration.
     let sourceBox = UncheckedSource(source)
     let captureStats = Mutex(CaptureStats())
+    let onThreadStart = options.onThreadStart
+    if let onThreadStart { engine.runOnEveryThread(onThreadStart) }
     let capture = Thread {
+        onThreadStart?()
         let source = sourceBox.source
         while !control.isStopped {
             beats.capture.store(monotonicNanoseconds(), ordering: .relaxed)
@@ -176,6 +179,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
 
     // Link thread: ACKs, retries, heartbeats.
     let linkThread = Thread {
+        onThreadStart?()
         let thermal = ThermalZone()
         var latencies = [StageLatency]()
         latencies.reserveCapacity(8)
@@ -211,6 +215,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
 
     // Monitor thread: watchdog and console summary.
     let monitor = Thread {
+        onThreadStart?()
         var stuck = [false, false, false]
         var nextSummary = start + UInt64(p.report.summaryIntervalS * 1e9)
         let limit = UInt64(p.report.watchdogMs) * 1_000_000
@@ -304,7 +309,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             b.record(stamps)
             if changes > 0 { b.recordAlarm(captureNs: frame.captureNs, sentNs: stamps.sentNs) }
         }
-        counters.processed.add(1, ordering: .relaxed)
+        let processedNow = counters.processed.add(1, ordering: .relaxed).newValue
         for c in tracker.events.prefix(changes) {
             switch c.transition {
             case .raised: counters.raised.add(1, ordering: .relaxed); counters.activeAlarms.add(1, ordering: .relaxed)
@@ -316,6 +321,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
                 log("alarm \(c.alarmID) \(name) \(c.transition) at frame \(frameID): severity \(c.before.severity)→\(c.after.severity), area \(c.after.pixelArea * inputPixelsPerMaskPixel) px")
             }
         }
+        options.onFrame?(processedNow)
     }
 
     // Shutdown: stop capture, give the link a moment to collect the last ACKs.
