@@ -25,4 +25,11 @@ assert m and int(m.group(2)) == 0 and int(m.group(4)) == 0, "receiver rejected m
 assert int(m.group(3)) == r["alarmsRaised"] + r["alarmsUpdated"] + r["alarmsCleared"], "alarm events lost"
 print(f"demo: {r['framesProcessed']} frames, {m.group(3)} alarm events delivered, 0 gaps")
 PY
+# A board run stops cleanly on SIGINT: exit 0, final report written.
+"$BIN" run --board boards/host.toml --duration 120 --report "$out/run.json" > "$out/run.log" 2>&1 &
+pid=$!
+sleep 15
+kill -INT $pid
+wait $pid
+python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['seconds'] < 100, r['seconds']; print('run: SIGINT after', round(r['seconds'],1), 's →', r['framesProcessed'], 'frames, exit 0, report written')" "$out/run.json"
 rm -rf "$out"
