@@ -35,3 +35,10 @@ int posix_memalign(void **out, size_t a, size_t n) {
     *out = p;
     return 0;
 }
+
+// One measurement at a time per process: the count is shared by all tracked threads, and
+// test targets run in parallel in one executable.
+#include <pthread.h>
+static pthread_mutex_t session = PTHREAD_MUTEX_INITIALIZER;
+void alloc_counter_begin_session(void) { pthread_mutex_lock(&session); }
+void alloc_counter_end_session(void) { pthread_mutex_unlock(&session); }

@@ -113,6 +113,8 @@ extension ExecutorTests {
 /// Counts heap allocations made by the test thread and every pool thread during 20 runs.
 @Suite(.serialized) struct ZeroAllocationTests {
     @Test func inferenceAllocatesNothing() throws {
+        alloc_counter_begin_session()
+        defer { alloc_counter_end_session() }
         for (threads, graph) in [(1, allOpsGraph()), (3, allOpsGraph()), (1, blasGraph()), (3, blasGraph())] {
             let exe = try Executor(graph: graph, threads: threads)
             fill(exe.input(0), seed: 1)

@@ -13,6 +13,8 @@ import EdgeSegReceiver
 /// Known issue (open in #7): inside the running pipeline the executor's pool worker shows about
 /// two allocations per frame, although the same executor alone allocates nothing (next test).
 @Test func steadyStatePipelineMakesNoHeapAllocations() throws {
+    alloc_counter_begin_session()
+    defer { alloc_counter_end_session() }
     let receiver = ReceiverService(endpoint: .udp(try IPv4Endpoint(parsing: "127.0.0.1:0")))
     try receiver.start()
     defer { receiver.stop() }
@@ -47,6 +49,8 @@ import EdgeSegReceiver
 
 /// The same executor outside the pipeline, pool workers included, with pauses between runs.
 @Test func executorAloneMakesNoHeapAllocationsIncludingPoolWorkers() throws {
+    alloc_counter_begin_session()
+    defer { alloc_counter_end_session() }
     let exe = try EdgeSegCore.Executor(graph: droppingFinalResize(colourSegmenter()), threads: 2)
     exe.run()
     exe.runOnEveryThread(alloc_counter_track_this_thread)

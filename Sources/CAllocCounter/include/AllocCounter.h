@@ -10,3 +10,7 @@ void alloc_counter_track_this_thread(void);
 /// Allocations counted so far on all tracked threads.
 int64_t alloc_counter_count(void);
 void alloc_counter_reset(void);
+/// Serialises measurements across the whole test process (hold it from the first tracked
+/// thread until the count is read).
+void alloc_counter_begin_session(void);
+void alloc_counter_end_session(void);
