@@ -4,4 +4,5 @@
 # Whole-model parity and latency vs ORT: tools/bench/ort_compare.py models/demo.onnx (release build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+swift build --product edgeseg -j 2 >/dev/null
 python3 tools/bench/fixture_parity.py --edgeseg "$(swift build --show-bin-path)/edgeseg" --threads 2
