@@ -5,6 +5,8 @@
 #  2. BoardLink's zero-allocation check, which needs the malloc-counting shim preloaded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+swift build --product edgeseg -j 2 >/dev/null
+swift build --product EdgeSegPackageTests -j 2 >/dev/null
 bindir="$(swift build --show-bin-path)"
 EDGESEG_BIN="$bindir/edgeseg" EDGESEG_REQUIRE_BIN=1 python3 -m pytest -q tools/protocol
 
