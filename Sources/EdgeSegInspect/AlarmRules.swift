@@ -37,6 +37,8 @@ public struct AlarmState: Sendable, Equatable {
 
 public struct AlarmChange: Sendable, Equatable {
     public var alarmID: UInt32
+    /// 0 for the raise, then +1 for each update and the clear of the same alarm.
+    public var revision: UInt16
     public var classIndex: Int
     public var transition: AlarmTransition
     public var before: AlarmState
@@ -54,6 +56,7 @@ public struct AlarmTracker: ~Copyable {
         var misses = 0
         var state = AlarmState()
         var alarmID: UInt32 = 0
+        var revision: UInt16 = 0
     }
     private var tracks: [Track]
     private let eventStore: UnsafeMutableBufferPointer<AlarmChange>
@@ -92,6 +95,7 @@ public struct AlarmTracker: ~Copyable {
                 if tracks[t].history.nonzeroBitCount >= rule.persistK {
                     after = AlarmState(active: true, severity: severity(rule, area: largest, current: 0), pixelArea: largest)
                     tracks[t].alarmID = nextID; nextID &+= 1
+                    tracks[t].revision = 0
                     emit(t, .raised, before, after, frameID, captureNs)
                 }
             } else if tracks[t].misses >= rule.clearFrames {
@@ -110,7 +114,9 @@ public struct AlarmTracker: ~Copyable {
 
     private mutating func emit(_ t: Int, _ transition: AlarmTransition, _ before: AlarmState, _ after: AlarmState,
                                _ frameID: UInt64, _ captureNs: UInt64) {
-        eventStore[eventCount] = AlarmChange(alarmID: tracks[t].alarmID, classIndex: tracks[t].rule.classIndex,
+        if transition != .raised { tracks[t].revision &+= 1 }
+        eventStore[eventCount] = AlarmChange(alarmID: tracks[t].alarmID, revision: tracks[t].revision,
+                                             classIndex: tracks[t].rule.classIndex,
                                             transition: transition, before: before, after: after,
                                             frameID: frameID, captureNs: captureNs)
         eventCount += 1

@@ -19,18 +19,6 @@ public struct FrameStamps: Sendable, Equatable {
 public enum PipelineStage: Int, CaseIterable, Sendable {
     case dequeue, slotWait, preprocess, inference, inspect, send, glassToSent, glassToAlarm
 
-    public var label: String {
-        switch self {
-        case .dequeue: return "capture→dequeue"
-        case .slotWait: return "slot wait"
-        case .preprocess: return "preprocess"
-        case .inference: return "inference"
-        case .inspect: return "inspect"
-        case .send: return "send"
-        case .glassToSent: return "glass→sent"
-        case .glassToAlarm: return "glass→alarm"
-        }
-    }
     public var key: String {
         switch self {
         case .dequeue: return "dequeue"
@@ -88,27 +76,4 @@ public struct LatencyBook {
         return LatencySummary(count: h.totalCount, p50Ms: ms(h.valueAtPercentile(50)), p90Ms: ms(h.valueAtPercentile(90)),
                               p99Ms: ms(h.valueAtPercentile(99)), maxMs: ms(h.max), meanMs: h.mean / 1000)
     }
-
-    public mutating func reset() {
-        for i in histograms.indices { histograms[i].reset() }
-    }
-
-    /// The console table: one row per stage.
-    public func table() -> String {
-        var out = "stage              count    p50 ms    p90 ms    p99 ms    max ms\n"
-        for stage in PipelineStage.allCases {
-            let s = summary(stage)
-            out += pad(stage.label, 16) + pad(String(s.count), 8, right: true)
-            for v in [s.p50Ms, s.p90Ms, s.p99Ms, s.maxMs] { out += pad(fixed(v, 2), 10, right: true) }
-            out += "\n"
-        }
-        return out
-    }
 }
-
-func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
-    let n = max(0, width - s.count)
-    return right ? String(repeating: " ", count: n) + s : s + String(repeating: " ", count: n)
-}
-
-func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }

@@ -77,7 +77,7 @@ public func runPipeline(graph loaded: Graph, modelName: String, options: RunOpti
             peer = try IPv4Endpoint(parsing: target)
             socket = try UDPSocket(bind: IPv4Endpoint(address: 0, port: 0))
         } catch { throw PipelineError.setup("link: \(error)") }
-        var transport = UDPTransport(socket: socket, peer: peer)
+        let transport = UDPTransport(socket: socket, peer: peer)
         defer { transport.deallocate() }
         return try runThreads(transport: transport, engine: engine, head: head, source: source,
                               modelName: modelName, options: options, control: control)
@@ -86,7 +86,7 @@ public func runPipeline(graph loaded: Graph, modelName: String, options: RunOpti
         do { port = try SerialPort(path: p.link.serialDevice, baud: p.link.baud) } catch {
             throw PipelineError.setup("link: \(p.link.serialDevice): \(error)")
         }
-        var transport = SerialTransport(port: port)
+        let transport = SerialTransport(port: port)
         defer { transport.deallocate() }
         return try runThreads(transport: transport, engine: engine, head: head, source: source,
                               modelName: modelName, options: options, control: control)
@@ -141,8 +141,6 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
         r.severityPixels = $0.severityPixels.map { max(1, $0 / inputPixelsPerMaskPixel) }
         return r
     })
-    var revisions = [UInt32: UInt16]()
-    revisions.reserveCapacity(256)
 
     link.with { $0.start(now: start) }
     log("edgeseg: \(p.board.name): model \(modelName) (\(head.inputWidth)×\(head.inputHeight) → mask \(head.width)×\(head.height), \(head.classes) classes), \(p.board.threads) threads, arena \(engine.arenaBytes >> 10) KiB, weights \(engine.weightBytes >> 10) KiB, link \(p.link.transport.rawValue)")
@@ -296,10 +294,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             l.sendDetections(frameId: frameID, captureTimestampMicros: frame.captureNs / 1000,
                              defects: UnsafeBufferPointer(rebasing: records[0..<found.count]), now: now)
             for c in tracker.events.prefix(changes) {
-                let revision: UInt16
-                if c.transition == .raised { revision = 0 } else { revision = (revisions[c.alarmID] ?? 0) &+ 1 }
-                revisions[c.alarmID] = c.transition == .cleared ? nil : revision
-                l.raiseAlarm(alarmEvent(c, revision: revision, frameID: frameID, stride: inputPixelsPerMaskPixel, mm2: mm2Scale), now: now)
+                l.raiseAlarm(alarmEvent(c, frameID: frameID, stride: inputPixelsPerMaskPixel, mm2: mm2Scale), now: now)
             }
             _ = l.sendMask(frameId: frameID, width: head.width, height: head.height, classCount: UInt8(head.classes),
                            pixels: UnsafeBufferPointer(mask), now: now)
@@ -367,12 +362,12 @@ func defectRecord(_ d: Defect, inputPixelsPerMaskPixel: Int) -> DefectRecord {
                  centroidX: d.centroidX, centroidY: d.centroidY, meanConfidence: d.meanConfidence)
 }
 
-func alarmEvent(_ c: AlarmChange, revision: UInt16, frameID: UInt32, stride: Int, mm2: Float?) -> AlarmEvent {
+func alarmEvent(_ c: AlarmChange, frameID: UInt32, stride: Int, mm2: Float?) -> AlarmEvent {
     func snapshot(_ s: AlarmState) -> AlarmSnapshot {
         AlarmSnapshot(active: s.active, severity: UInt8(clamping: s.severity), areaPixels: UInt32(clamping: s.pixelArea * stride),
                       areaMm2: mm2.map { Float(s.pixelArea) * $0 } ?? .nan)
     }
     let kind: AlarmKind = c.transition == .raised ? .raised : c.transition == .updated ? .updated : .cleared
-    return AlarmEvent(alarmId: c.alarmID, revision: revision, kind: kind, classId: UInt8(c.classIndex),
+    return AlarmEvent(alarmId: c.alarmID, revision: c.revision, kind: kind, classId: UInt8(c.classIndex),
                       frameId: frameID, before: snapshot(c.before), after: snapshot(c.after))
 }

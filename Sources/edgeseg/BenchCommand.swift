@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeSegCore
+import EdgeSegPipeline
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -69,9 +70,7 @@ struct BenchCommand: ParsableCommand {
         let prof = exe.profile()
         let total = prof.reduce(0) { $0 + $1.seconds }
         let macs = prof.reduce(0) { $0 + $1.macs }
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        let peakRSS = Int(usage.ru_maxrss) * 1024
+        let peakRSS = peakRSSBytes()
 
         print("model \(model): \(g.nodes.count) nodes, \(String(format: "%.2f", Double(macs) / 1e9)) GMAC, threads \(threads)\(pins.map { " pinned \($0)" } ?? "")")
         print(String(format: "load %.1f ms   first run %.2f ms   warm-up %.2f ms/run", loadMs, firstMs, warmMs))

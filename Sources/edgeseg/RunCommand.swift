@@ -63,7 +63,7 @@ func printReport(_ r: RunReport) {
     memory: arena \(r.arenaBytes >> 10) KiB, weights \(r.weightBytes >> 10) KiB, peak RSS \(r.peakRSSBytes >> 20) MiB
     latency (ms)       count       p50       p90       p99       max
     """)
-    for key in ["dequeue", "slot_wait", "preprocess", "inference", "inspect", "send", "glass_to_sent", "glass_to_alarm"] {
+    for key in PipelineStage.allCases.map(\.key) {
         guard let s = r.latencyMs[key] else { continue }
         print(key.padding(toLength: 16, withPad: " ", startingAt: 0)
               + String(format: "%8llu %9.2f %9.2f %9.2f %9.2f", s.count, s.p50Ms, s.p90Ms, s.p99Ms, s.maxMs))

@@ -87,11 +87,12 @@ private func frame(_ tracker: inout AlarmTracker, area: Int, cls: Int = 2, id: U
     #expect(frame(&t, area: 0, id: 8).isEmpty)
     let cleared = frame(&t, area: 0, id: 9)
     #expect(cleared.count == 1 && cleared[0].transition == .cleared && cleared[0].before.pixelArea == 25)
+    #expect(raised[0].revision == 0 && cleared[0].revision == 1)
     #expect(t.state(ofClass: 2) == AlarmState())
     // Re-raising takes K fresh hits and a new id.
     _ = frame(&t, area: 20, id: 10); _ = frame(&t, area: 20, id: 11)
     let again = frame(&t, area: 20, id: 12)
-    #expect(again.first?.alarmID == 2)
+    #expect(again.first?.alarmID == 2 && again.first?.revision == 0)
 }
 
 @Test func severityRisesAtOnceAndFallsWithHysteresis() {
@@ -101,6 +102,7 @@ private func frame(_ tracker: inout AlarmTracker, area: Int, cls: Int = 2, id: U
     #expect(frame(&t, area: 50, cls: 1, id: 1).first?.after.severity == 1)
     let up = frame(&t, area: 450, cls: 1, id: 2)
     #expect(up.first?.transition == .updated && up.first?.before.severity == 1 && up.first?.after.severity == 3)
+    #expect(up.first?.revision == 1)
     #expect(frame(&t, area: 330, cls: 1, id: 3).isEmpty)   // ≥ 0.8 × 400: stays at 3
     let down = frame(&t, area: 310, cls: 1, id: 4)
     #expect(down.first?.after.severity == 2)
