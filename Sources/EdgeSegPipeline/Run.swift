@@ -50,6 +50,10 @@ public func runPipeline(graph loaded: Graph, modelName: String, options: RunOpti
                         control: PipelineControl = PipelineControl()) throws -> RunReport {
     let p = options.profile
     let log = options.log
+    guard loaded.precision == p.model.precision.rawValue else {
+        throw PipelineError.setup("model \(modelName) is \(loaded.precision) but the board profile says precision = \"\(p.model.precision.rawValue)\"; "
+            + "compile it with `edgeseg compile MODEL.onnx -o OUT.edgeseg --precision \(p.model.precision.rawValue) --calib DIR` or change the profile")
+    }
     let graph = droppingFinalResize(loaded)
     let head = try maskHead(of: graph)
     let engine: Executor
