@@ -1,0 +1,339 @@
+// Calibration statistics for post-training int8 quantization of activations (asymmetric, per
+// tensor). Two passes over the calibration images: pass 1 records each tensor's min/max, pass 2
+// fills a fixed histogram over that range; `chooseRange` then picks the clipping range by
+// min/max, percentile, entropy (KL) or MSE. The statistics are plain value types and free
+// functions with no dependency beyond the standard library, so the compiler can run one observer
+// per tensor and per thread and `merge` them; only the `QuantParams` builder touches EdgeSegCore.
+import EdgeSegCore
+#if canImport(Glibc)
+import Glibc          // log, log10 (libm only, no Foundation)
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum CalibrationMethod: String, CaseIterable, Sendable {
+    /// The observed range: no clipping, coarsest grid when there are outliers.
+    case minMax = "minmax"
+    /// Clip both tails: lo at the (100 − p)th percentile, hi at the pth (default p = 99.99).
+    case percentile
+    /// Entropy calibration (TensorRT-style), adapted to an asymmetric range.
+    case kl
+    /// The range minimising the expected squared quantization + clipping error.
+    case mse
+}
+
+/// Range and histogram of one activation tensor over the calibration set.
+public struct TensorRangeObserver: Sendable, Equatable {
+    public static let defaultBinCount = 2048
+
+    /// Observed extremes of the finite values (pass 1); +inf / −inf before any value.
+    public private(set) var min: Float = .infinity
+    public private(set) var max: Float = -.infinity
+    /// Finite values seen in pass 1.
+    public private(set) var count = 0
+    /// NaN / ±Inf values seen in pass 1. They are ignored: an int8 tensor cannot hold them, and
+    /// one Inf would make the whole range useless. The compiler can warn on a non-zero count.
+    public private(set) var nonFiniteCount = 0
+
+    /// Histogram (pass 2): `bins.count` equal bins over [histogramLo, histogramHi]. The span always
+    /// includes zero because the quantization range will (zero must be exactly representable), so
+    /// the histogram is never coarser than the widest candidate range needs.
+    public private(set) var bins: [Int] = []
+    public private(set) var histogramLo: Double = 0
+    public private(set) var histogramHi: Double = 0
+    /// Finite values binned in pass 2, and NaN / ±Inf skipped there.
+    public private(set) var histogramCount = 0
+    public private(set) var histogramNonFiniteCount = 0
+
+    public init() {}
+
+    public var hasRange: Bool { count > 0 }
+    public var hasHistogram: Bool { !bins.isEmpty }
+    public var binWidth: Double { bins.isEmpty ? 0 : (histogramHi - histogramLo) / Double(bins.count) }
+
+    /// Pass 1: track min/max.
+    public mutating func observeRange(_ values: UnsafeBufferPointer<Float>) {
+        var lo = min, hi = max, n = 0, bad = 0
+        for v in values {
+            if v.isFinite {
+                lo = Swift.min(lo, v); hi = Swift.max(hi, v); n += 1
+            } else {
+                bad += 1
+            }
+        }
+        min = lo; max = hi; count += n; nonFiniteCount += bad
+    }
+
+    public mutating func observeRange(_ values: [Float]) {
+        values.withUnsafeBufferPointer { observeRange($0) }
+    }
+
+    /// Between the passes: fix the histogram grid over [min(min, 0), max(max, 0)]. With no value
+    /// observed the grid is [0, 0] (every value lands in bin 0 and `chooseRange` answers [0, 0]).
+    public mutating func beginHistogram(binCount: Int = TensorRangeObserver.defaultBinCount) {
+        precondition(binCount >= 1, "a histogram needs at least one bin")
+        bins = [Int](repeating: 0, count: binCount)
+        histogramLo = hasRange ? Double(Swift.min(min, 0)) : 0
+        histogramHi = hasRange ? Double(Swift.max(max, 0)) : 0
+        histogramCount = 0; histogramNonFiniteCount = 0
+    }
+
+    /// Pass 2: accumulate counts. Values outside the pass-1 range (a different image set, or
+    /// nondeterministic kernels) clamp into the end bins rather than being lost.
+    public mutating func observeHistogram(_ values: UnsafeBufferPointer<Float>) {
+        precondition(hasHistogram, "beginHistogram() must be called before observeHistogram")
+        let n = bins.count
+        let width = binWidth
+        let inv = width > 0 ? 1 / width : 0
+        let lo = histogramLo, top = Double(n - 1)
+        var binned = 0, bad = 0
+        bins.withUnsafeMutableBufferPointer { b in
+            for v in values {
+                guard v.isFinite else { bad += 1; continue }
+                let t = (Double(v) - lo) * inv
+                // The max itself (t == n) belongs to the last bin.
+                b[Int(Swift.min(Swift.max(t, 0), top))] += 1
+                binned += 1
+            }
+        }
+        histogramCount += binned; histogramNonFiniteCount += bad
+    }
+
+    public mutating func observeHistogram(_ values: [Float]) {
+        values.withUnsafeBufferPointer { observeHistogram($0) }
+    }
+
+    /// Parallel calibration (one observer per thread, each over other images). Pass 1: merge
+    /// the range counters. Then begin the histogram on the merged observer and hand each thread a
+    /// copy; pass 2: merge their histograms (same grid by construction).
+    public mutating func mergeRange(_ other: TensorRangeObserver) {
+        min = Swift.min(min, other.min); max = Swift.max(max, other.max)
+        count += other.count; nonFiniteCount += other.nonFiniteCount
+    }
+
+    public mutating func mergeHistogram(_ other: TensorRangeObserver) {
+        precondition(bins.count == other.bins.count && histogramLo == other.histogramLo
+                     && histogramHi == other.histogramHi, "histograms on different grids cannot merge")
+        for i in bins.indices { bins[i] += other.bins[i] }
+        histogramCount += other.histogramCount; histogramNonFiniteCount += other.histogramNonFiniteCount
+    }
+}
+
+// MARK: - choosing the range
+
+/// The clipping range for `method`. Always contains 0. `percentile` (only for `.percentile`) is the
+/// upper percentile; the lower one is 100 − percentile, so 99.99 clips 0.01 % from each tail;
+/// values outside [50, 100] are clamped into it. The histogram methods fall back to min/max when
+/// pass 2 did not run or saw no finite value.
+public func chooseRange(_ obs: TensorRangeObserver, method: CalibrationMethod,
+                        percentile: Double = 99.99) -> (lo: Float, hi: Float) {
+    guard obs.hasRange else { return (0, 0) }
+    let full = (lo: Swift.min(obs.min, 0), hi: Swift.max(obs.max, 0))
+    // A constant tensor is known exactly: nothing to clip, and the histogram would only blur it.
+    if method == .minMax || obs.min == obs.max || !obs.hasHistogram || obs.histogramCount == 0
+        || obs.binWidth <= 0 || !obs.binWidth.isFinite { return full }
+
+    let h = obs.bins.map(Double.init)
+    let n = h.count
+    let w = obs.binWidth, base = obs.histogramLo
+    // Bin edge k is at base + k·w; the extreme edges are the exact observed range.
+    func edge(_ k: Int) -> Double { k == 0 ? base : (k == n ? obs.histogramHi : base + Double(k) * w) }
+    // Candidate lo edges are ≤ 0 (k ≤ zLo), hi edges ≥ 0 (k ≥ zHi): ranges shrink towards zero.
+    let z = Swift.min(Swift.max(-base / w, 0), Double(n))
+    let zLo = Int(z.rounded(.down)), zHi = Int(z.rounded(.up))
+
+    let range: (i: Int, j: Int)
+    switch method {
+    case .minMax: return full
+    case .percentile:
+        let tail = Swift.min(Swift.max((100 - percentile) / 100, 0), 0.5) * Double(obs.histogramCount)
+        // Clip at most `tail` values from each side, at bin edges.
+        var i = 0, below = 0.0
+        while i < zLo && below + h[i] <= tail { below += h[i]; i += 1 }
+        var j = n, above = 0.0
+        while j > zHi && above + h[j - 1] <= tail { above += h[j - 1]; j -= 1 }
+        range = (i, j)
+    case .kl:
+        // TensorRT needs ≥ 128 histogram bins per quantized bin of a symmetric 127-level side; the
+        // asymmetric analogue is ≥ 256 bins for 256 levels, below which KL is trivially zero.
+        let minSpan = Swift.min(256, n)
+        range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: minSpan) { i, j in
+            klCost(h, i: i, j: j, lo: edge(i), hi: edge(j), base: base, w: w)
+        }
+    case .mse:
+        range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: 1) { i, j in
+            mseCost(h, lo: edge(i), hi: edge(j), base: base, w: w)
+        }
+    }
+    return (Swift.min(Float(edge(range.i)), 0), Swift.max(Float(edge(range.j)), 0))
+}
+
+/// Coordinate descent over (lo edge i, hi edge j): alternately the best hi for the current lo and
+/// the best lo for the current hi, starting from the full range. A full 2-D search costs
+/// O(bins³); one side at a time converges in a few rounds because the cost is close to separable
+/// once the grid is fine. Each 1-D search is coarse (≤ 128 probes) then refined around the best.
+func searchRange(n: Int, zLo: Int, zHi: Int, minSpan: Int, cost: (Int, Int) -> Double) -> (i: Int, j: Int) {
+    var i = 0, j = n
+    guard j - i >= minSpan else { return (i, j) }
+    for _ in 0..<6 {
+        // Candidates ordered widest first, and only a strictly better cost wins: ties keep the
+        // wider range (nothing clipped that need not be).
+        let newJ = search1D(from: n, to: Swift.max(zHi, i + minSpan)) { cost(i, $0) }
+        let newI = search1D(from: 0, to: Swift.min(zLo, newJ - minSpan)) { cost($0, newJ) }
+        if newI == i && newJ == j { break }
+        i = newI; j = newJ
+    }
+    return (i, j)
+}
+
+/// Best k between `from` (widest) and `to`, inclusive, in either direction.
+func search1D(from: Int, to: Int, _ f: (Int) -> Double) -> Int {
+    let dir = to >= from ? 1 : -1
+    let count = abs(to - from) + 1
+    let stride = Swift.max(1, count / 128)
+    var best = from, bestCost = f(from)
+    func probe(_ k: Int) {
+        let c = f(k)
+        if c < bestCost * (1 - 1e-12) { best = k; bestCost = c }
+    }
+    var s = stride
+    while s < count { probe(from + dir * s); s += stride }
+    if stride > 1 {
+        let centre = (best - from) * dir
+        for off in Swift.max(0, centre - stride + 1)...Swift.min(count - 1, centre + stride - 1) where off != centre {
+            probe(from + dir * off)
+        }
+    }
+    return best
+}
+
+/// KL(P‖Q) for the candidate [edge i, edge j): P is the histogram restricted to the range with the
+/// clipped outliers folded into the end bins; Q quantizes the unclipped in-range histogram onto
+/// the real int8 grid of that range (bins grouped by the level their centre rounds to, each
+/// group's mass spread evenly over its non-empty bins). The outliers missing from Q's end bins
+/// are what penalises clipping; the coarser grouping of a wide range penalises not clipping.
+func klCost(_ h: [Double], i: Int, j: Int, lo: Double, hi: Double, base: Double, w: Double) -> Double {
+    let (scale, zp) = asymmetricInt8Params(lo: Float(lo), hi: Float(hi))
+    let s = Double(scale), zpd = Double(zp)
+    var below = 0.0, above = 0.0, inside = 0.0
+    for k in 0..<i { below += h[k] }
+    for k in j..<h.count { above += h[k] }
+    for k in i..<j { inside += h[k] }
+    guard inside > 0 else { return .infinity }
+    let total = below + above + inside
+    @inline(__always) func level(_ k: Int) -> Double {
+        Swift.min(Swift.max(zpd + ((base + (Double(k) + 0.5) * w) / s).rounded(), -128), 127)
+    }
+    // TensorRT smooths Q's empty bins with ε = 1e-4 counts so the divergence stays finite.
+    let eps = 1e-4
+    var kl = 0.0
+    var start = i
+    while start < j {
+        let q = level(start)
+        var end = start + 1
+        while end < j && level(end) == q { end += 1 }
+        var mass = 0.0, nonEmpty = 0
+        for k in start..<end where h[k] > 0 { mass += h[k]; nonEmpty += 1 }
+        let qv = nonEmpty > 0 ? mass / Double(nonEmpty) : 0
+        for k in start..<end {
+            var p = h[k]
+            if k == i { p += below }
+            if k == j - 1 { p += above }
+            guard p > 0 else { continue }
+            let qk = h[k] > 0 ? qv : eps
+            kl += p / total * log((p / total) / (qk / inside))
+        }
+        start = end
+    }
+    return kl
+}
+
+/// Expected squared error Σ count · E[(x − deq(q(x)))²] with the histogram read as piecewise
+/// uniform and q the real int8 quantizer of [lo, hi] (zero-point nudge and clamping included), so
+/// rounding and clipping error are measured by the same integral.
+func mseCost(_ h: [Double], lo: Double, hi: Double, base: Double, w: Double) -> Double {
+    let (scale, zp) = asymmetricInt8Params(lo: Float(lo), hi: Float(hi))
+    let s = Double(scale), zpd = Double(zp)
+    @inline(__always) func index(_ x: Double) -> Int {
+        Int(Swift.min(Swift.max(zpd + (x / s).rounded(), -128), 127))
+    }
+    var total = 0.0
+    for k in h.indices where h[k] > 0 {
+        let a = base + Double(k) * w, b = a + w
+        var integral = 0.0
+        // Walk the quantization cells the bin overlaps; cell q covers [v − s/2, v + s/2) around
+        // its level v, and the end cells extend to ±∞ (clipping).
+        for q in index(a)...index(b) {
+            let v = s * (Double(q) - zpd)
+            let cellLo = q == -128 ? -Double.infinity : v - s / 2
+            let cellHi = q == 127 ? Double.infinity : v + s / 2
+            let x0 = Swift.max(a, cellLo), x1 = Swift.min(b, cellHi)
+            if x1 > x0 { integral += ((x1 - v) * (x1 - v) * (x1 - v) - (x0 - v) * (x0 - v) * (x0 - v)) / 3 }
+        }
+        total += h[k] * integral / w
+    }
+    return total
+}
+
+// MARK: - int8 parameters
+
+/// Asymmetric int8 parameters for [lo, hi] ∪ {0}: q ∈ [−128, 127], x ≈ scale · (q − zeroPoint).
+/// Zero is exact (zeroPoint is an integer), so padding and ReLU outputs carry no error; the range
+/// shifts by at most scale/2 for it. A degenerate range (all zeros) gets scale 1, never 0, so
+/// requantization multipliers stay finite.
+public func asymmetricInt8Params(lo: Float, hi: Float) -> (scale: Float, zeroPoint: Int32) {
+    let l = lo.isFinite ? Double(Swift.min(lo, 0)) : 0
+    let u = hi.isFinite ? Double(Swift.max(hi, 0)) : 0
+    // Double: hi − lo can overflow Float for ranges near ±Float.greatestFiniteMagnitude.
+    let s = Float((u - l) / 255)
+    guard s.isNormal else { return (1, -128) }
+    let zp = -128 - (Double(l) / Double(s)).rounded()
+    return (s, Int32(Swift.min(Swift.max(zp, -128), 127)))
+}
+
+/// Per-tensor `QuantParams` for the range.
+public func asymmetricInt8QuantParams(lo: Float, hi: Float) -> QuantParams {
+    let (s, zp) = asymmetricInt8Params(lo: lo, hi: hi)
+    return QuantParams(scale: [s], zeroPoint: [zp])
+}
+
+/// Calibrated per-tensor `QuantParams` in one call.
+public func calibratedQuantParams(_ obs: TensorRangeObserver, method: CalibrationMethod,
+                                  percentile: Double = 99.99) -> QuantParams {
+    let r = chooseRange(obs, method: method, percentile: percentile)
+    return asymmetricInt8QuantParams(lo: r.lo, hi: r.hi)
+}
+
+/// x → int8 as the runtime does it: zeroPoint + round-half-away(x / scale), saturated.
+public func quantizeAsymmetricInt8(_ x: Float, scale: Float, zeroPoint: Int32) -> Int8 {
+    guard !x.isNaN else { return Int8(truncatingIfNeeded: Swift.min(Swift.max(zeroPoint, -128), 127)) }
+    let q = Double(zeroPoint) + (Double(x) / Double(scale)).rounded()
+    return Int8(Swift.min(Swift.max(q, -128), 127))
+}
+
+public func dequantizeAsymmetricInt8(_ q: Int8, scale: Float, zeroPoint: Int32) -> Float {
+    scale * Float(Int32(q) - zeroPoint)
+}
+
+// MARK: - error measure
+
+/// Signal-to-quantization-noise ratio in dB: 10·log10(Σ ref² / Σ (ref − test)²); +inf when the
+/// buffers are equal, −inf when the reference is all zeros and the test is not. NaN in either
+/// buffer propagates (the mixed-precision pass must treat it as the worst layer).
+public func quantizationSQNR(reference: UnsafeBufferPointer<Float>, test: UnsafeBufferPointer<Float>) -> Double {
+    precondition(reference.count == test.count, "SQNR compares buffers of the same size")
+    var signal = 0.0, noise = 0.0
+    for k in 0..<reference.count {
+        let r = Double(reference[k]), d = r - Double(test[k])
+        signal += r * r; noise += d * d
+    }
+    if noise.isNaN || signal.isNaN { return .nan }
+    if noise == 0 { return .infinity }
+    return 10 * log10(signal / noise)
+}
+
+public func quantizationSQNR(reference: [Float], test: [Float]) -> Double {
+    reference.withUnsafeBufferPointer { r in test.withUnsafeBufferPointer { quantizationSQNR(reference: r, test: $0) } }
+}
