@@ -220,7 +220,7 @@ struct CalibrationTests {
         o.beginHistogram(binCount: 16)
         o.observeHistogram([-5, 7, 0.5, 1, 0])
         #expect(o.histogramCount == 5)
-        #expect(o.bins[0] == 2 && o.bins[15] == 2 && o.bins[8] == 1)
+        #expect(o.bins[0] == 2 && o.bins[15] == 2 && o.bins[8] == 1 && o.zeroCount == 1)
         #expect(o.bins.reduce(0, +) == 5)
     }
 

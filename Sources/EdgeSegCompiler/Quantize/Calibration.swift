@@ -46,6 +46,10 @@ public struct TensorRangeObserver: Sendable, Equatable {
     /// Finite values binned in pass 2, and NaN / ±Inf skipped there.
     public private(set) var histogramCount = 0
     public private(set) var histogramNonFiniteCount = 0
+    /// Exact zeros among the binned values (also counted in their bin). ReLU outputs and padding
+    /// are often half zeros; that point mass is always exactly representable, and smearing it
+    /// over a bin would make the KL and MSE searches clip far too much.
+    public private(set) var zeroCount = 0
 
     public init() {}
 
@@ -77,7 +81,15 @@ public struct TensorRangeObserver: Sendable, Equatable {
         bins = [Int](repeating: 0, count: binCount)
         histogramLo = hasRange ? Double(Swift.min(min, 0)) : 0
         histogramHi = hasRange ? Double(Swift.max(max, 0)) : 0
-        histogramCount = 0; histogramNonFiniteCount = 0
+        histogramCount = 0; histogramNonFiniteCount = 0; zeroCount = 0
+    }
+
+    /// The bin a finite value falls in; outside the grid, the end bin on its side.
+    public func binIndex(of v: Float) -> Int {
+        let width = binWidth
+        let t = (Double(v) - histogramLo) * (width > 0 ? 1 / width : 0)
+        // The max itself (t == n) belongs to the last bin.
+        return Int(Swift.min(Swift.max(t, 0), Double(bins.count - 1)))
     }
 
     /// Pass 2: accumulate counts. Values outside the pass-1 range (a different image set, or
@@ -88,17 +100,18 @@ public struct TensorRangeObserver: Sendable, Equatable {
         let width = binWidth
         let inv = width > 0 ? 1 / width : 0
         let lo = histogramLo, top = Double(n - 1)
-        var binned = 0, bad = 0
+        var binned = 0, bad = 0, zeros = 0
         bins.withUnsafeMutableBufferPointer { b in
             for v in values {
                 guard v.isFinite else { bad += 1; continue }
+                if v == 0 { zeros += 1 }
+                // Same arithmetic as binIndex(of:), hoisted.
                 let t = (Double(v) - lo) * inv
-                // The max itself (t == n) belongs to the last bin.
                 b[Int(Swift.min(Swift.max(t, 0), top))] += 1
                 binned += 1
             }
         }
-        histogramCount += binned; histogramNonFiniteCount += bad
+        histogramCount += binned; histogramNonFiniteCount += bad; zeroCount += zeros
     }
 
     public mutating func observeHistogram(_ values: [Float]) {
@@ -118,6 +131,7 @@ public struct TensorRangeObserver: Sendable, Equatable {
                      && histogramHi == other.histogramHi, "histograms on different grids cannot merge")
         for i in bins.indices { bins[i] += other.bins[i] }
         histogramCount += other.histogramCount; histogramNonFiniteCount += other.histogramNonFiniteCount
+        zeroCount += other.zeroCount
     }
 }
 
@@ -135,39 +149,31 @@ public func chooseRange(_ obs: TensorRangeObserver, method: CalibrationMethod,
     if method == .minMax || obs.min == obs.max || !obs.hasHistogram || obs.histogramCount == 0
         || obs.binWidth <= 0 || !obs.binWidth.isFinite { return full }
 
-    let h = obs.bins.map(Double.init)
-    let n = h.count
-    let w = obs.binWidth, base = obs.histogramLo
-    // Bin edge k is at base + k·w; the extreme edges are the exact observed range.
-    func edge(_ k: Int) -> Double { k == 0 ? base : (k == n ? obs.histogramHi : base + Double(k) * w) }
+    let hist = RangeHistogram(obs)
+    let n = hist.n
     // Candidate lo edges are ≤ 0 (k ≤ zLo), hi edges ≥ 0 (k ≥ zHi): ranges shrink towards zero.
-    let z = Swift.min(Swift.max(-base / w, 0), Double(n))
+    let z = Swift.min(Swift.max(-hist.base / hist.w, 0), Double(n))
     let zLo = Int(z.rounded(.down)), zHi = Int(z.rounded(.up))
 
     let range: (i: Int, j: Int)
     switch method {
     case .minMax: return full
     case .percentile:
-        let tail = Swift.min(Swift.max((100 - percentile) / 100, 0), 0.5) * Double(obs.histogramCount)
-        // Clip at most `tail` values from each side, at bin edges.
-        var i = 0, below = 0.0
-        while i < zLo && below + h[i] <= tail { below += h[i]; i += 1 }
-        var j = n, above = 0.0
-        while j > zHi && above + h[j - 1] <= tail { above += h[j - 1]; j -= 1 }
+        let tail = Swift.min(Swift.max((100 - percentile) / 100, 0), 0.5) * hist.total
+        // Clip at most `tail` values from each side, at bin edges (exact zeros are never clipped).
+        var i = 0
+        while i < zLo && hist.below(i + 1) <= tail { i += 1 }
+        var j = n
+        while j > zHi && hist.above(j - 1) <= tail { j -= 1 }
         range = (i, j)
     case .kl:
         // TensorRT needs ≥ 128 histogram bins per quantized bin of a symmetric 127-level side; the
         // asymmetric analogue is ≥ 256 bins for 256 levels, below which KL is trivially zero.
-        let minSpan = Swift.min(256, n)
-        range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: minSpan) { i, j in
-            klCost(h, i: i, j: j, lo: edge(i), hi: edge(j), base: base, w: w)
-        }
+        range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: Swift.min(256, n)) { hist.klCost(i: $0, j: $1) }
     case .mse:
-        range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: 1) { i, j in
-            mseCost(h, lo: edge(i), hi: edge(j), base: base, w: w)
-        }
+        range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: 1) { hist.mseCost(i: $0, j: $1) }
     }
-    return (Swift.min(Float(edge(range.i)), 0), Swift.max(Float(edge(range.j)), 0))
+    return (Swift.min(Float(hist.edge(range.i)), 0), Swift.max(Float(hist.edge(range.j)), 0))
 }
 
 /// Coordinate descent over (lo edge i, hi edge j): alternately the best hi for the current lo and
@@ -209,72 +215,120 @@ func search1D(from: Int, to: Int, _ f: (Int) -> Double) -> Int {
     return best
 }
 
-/// KL(P‖Q) for the candidate [edge i, edge j): P is the histogram restricted to the range with the
-/// clipped outliers folded into the end bins; Q quantizes the unclipped in-range histogram onto
-/// the real int8 grid of that range (bins grouped by the level their centre rounds to, each
-/// group's mass spread evenly over its non-empty bins). The outliers missing from Q's end bins
-/// are what penalises clipping; the coarser grouping of a wide range penalises not clipping.
-func klCost(_ h: [Double], i: Int, j: Int, lo: Double, hi: Double, base: Double, w: Double) -> Double {
-    let (scale, zp) = asymmetricInt8Params(lo: Float(lo), hi: Float(hi))
-    let s = Double(scale), zpd = Double(zp)
-    var below = 0.0, above = 0.0, inside = 0.0
-    for k in 0..<i { below += h[k] }
-    for k in j..<h.count { above += h[k] }
-    for k in i..<j { inside += h[k] }
-    guard inside > 0 else { return .infinity }
-    let total = below + above + inside
-    @inline(__always) func level(_ k: Int) -> Double {
-        Swift.min(Swift.max(zpd + ((base + (Double(k) + 0.5) * w) / s).rounded(), -128), 127)
-    }
-    // TensorRT smooths Q's empty bins with ε = 1e-4 counts so the divergence stays finite.
-    let eps = 1e-4
-    var kl = 0.0
-    var start = i
-    while start < j {
-        let q = level(start)
-        var end = start + 1
-        while end < j && level(end) == q { end += 1 }
-        var mass = 0.0, nonEmpty = 0
-        for k in start..<end where h[k] > 0 { mass += h[k]; nonEmpty += 1 }
-        let qv = nonEmpty > 0 ? mass / Double(nonEmpty) : 0
-        for k in start..<end {
-            var p = h[k]
-            if k == i { p += below }
-            if k == j - 1 { p += above }
-            guard p > 0 else { continue }
-            let qk = h[k] > 0 ? qv : eps
-            kl += p / total * log((p / total) / (qk / inside))
-        }
-        start = end
-    }
-    return kl
-}
+/// The pass-2 histogram as the range search reads it: counts with the exact zeros split off as a
+/// point mass, and prefix sums so the clipped tails of a candidate cost O(1).
+struct RangeHistogram {
+    let n: Int
+    let base: Double, w: Double, top: Double
+    /// Counts without the exact zeros.
+    let h: [Double]
+    let zeros: Double
+    /// Prefix sums over bins 0..<k (k = 0...n) of count, count·E[x], count·E[x²], values read as
+    /// uniform within their bin.
+    let s0: [Double], s1: [Double], s2: [Double]
+    /// log of each non-empty bin's count: the KL search would otherwise spend most of its time in log.
+    let logH: [Double]
 
-/// Expected squared error Σ count · E[(x − deq(q(x)))²] with the histogram read as piecewise
-/// uniform and q the real int8 quantizer of [lo, hi] (zero-point nudge and clamping included), so
-/// rounding and clipping error are measured by the same integral.
-func mseCost(_ h: [Double], lo: Double, hi: Double, base: Double, w: Double) -> Double {
-    let (scale, zp) = asymmetricInt8Params(lo: Float(lo), hi: Float(hi))
-    let s = Double(scale), zpd = Double(zp)
-    @inline(__always) func index(_ x: Double) -> Int {
-        Int(Swift.min(Swift.max(zpd + (x / s).rounded(), -128), 127))
-    }
-    var total = 0.0
-    for k in h.indices where h[k] > 0 {
-        let a = base + Double(k) * w, b = a + w
-        var integral = 0.0
-        // Walk the quantization cells the bin overlaps; cell q covers [v − s/2, v + s/2) around
-        // its level v, and the end cells extend to ±∞ (clipping).
-        for q in index(a)...index(b) {
-            let v = s * (Double(q) - zpd)
-            let cellLo = q == -128 ? -Double.infinity : v - s / 2
-            let cellHi = q == 127 ? Double.infinity : v + s / 2
-            let x0 = Swift.max(a, cellLo), x1 = Swift.min(b, cellHi)
-            if x1 > x0 { integral += ((x1 - v) * (x1 - v) * (x1 - v) - (x0 - v) * (x0 - v) * (x0 - v)) / 3 }
+    init(_ obs: TensorRangeObserver) {
+        n = obs.bins.count; base = obs.histogramLo; top = obs.histogramHi; w = obs.binWidth
+        var counts = obs.bins.map(Double.init)
+        counts[obs.binIndex(of: 0)] -= Double(obs.zeroCount)
+        h = counts; zeros = Double(obs.zeroCount)
+        var a = [0.0], b = [0.0], c = [0.0]
+        a.reserveCapacity(n + 1); b.reserveCapacity(n + 1); c.reserveCapacity(n + 1)
+        for k in 0..<n {
+            let mid = base + (Double(k) + 0.5) * w
+            a.append(a[k] + counts[k]); b.append(b[k] + counts[k] * mid)
+            c.append(c[k] + counts[k] * (mid * mid + w * w / 12))
         }
-        total += h[k] * integral / w
+        s0 = a; s1 = b; s2 = c
+        logH = counts.map { $0 > 0 ? log($0) : 0 }
     }
-    return total
+
+    var total: Double { s0[n] + zeros }
+    /// Bin edge k; the extreme edges are the exact observed range.
+    func edge(_ k: Int) -> Double { k == 0 ? base : (k == n ? top : base + Double(k) * w) }
+    /// Non-zero values in bins below edge k / at or above edge k.
+    func below(_ k: Int) -> Double { s0[k] }
+    func above(_ k: Int) -> Double { s0[n] - s0[k] }
+
+    /// KL(P‖Q) for the candidate [edge i, edge j): P is the histogram restricted to the range with
+    /// the clipped outliers folded into the end bins; Q quantizes the unclipped in-range histogram
+    /// onto the real int8 grid of that range (bins grouped by the level their centre rounds to,
+    /// each group's mass spread evenly over its non-empty bins, as TensorRT expands its merged
+    /// bins). The outliers missing from Q's end bins are what penalises clipping; the coarser
+    /// grouping of a wide range penalises not clipping. Exact zeros are the same point mass in P
+    /// and Q.
+    func klCost(i: Int, j: Int) -> Double {
+        let (scale, zp) = asymmetricInt8Params(lo: Float(edge(i)), hi: Float(edge(j)))
+        let s = Double(scale), zpd = Double(zp)
+        let below = s0[i], above = s0[n] - s0[j], inside = s0[j] - s0[i]
+        guard inside + zeros > 0 else { return .infinity }
+        let pTotal = total, qTotal = inside + zeros
+        // Q groups bins by quantization cell, walked in step with the bins (no per-bin rounding):
+        // cell q holds the bin centres below its upper boundary s·(q − zp + ½).
+        @inline(__always) func cellTop(_ q: Int) -> Double { q == 127 ? .infinity : s * (Double(q) - zpd + 0.5) }
+        @inline(__always) func centre(_ k: Int) -> Double { base + (Double(k) + 0.5) * w }
+        var q = Int(Swift.min(Swift.max(zpd + (centre(i) / s).rounded(), -128), 127))
+        // TensorRT smooths Q's empty bins with ε = 1e-4 counts so the divergence stays finite.
+        let logEps = log(1e-4)
+        // KL = Σ (p/P)·log((p/P)/(q/Q)) = log(Q/P) + (1/P)·Σ p·(log p − log q), the exact-zero point
+        // mass (p = q) included; log p comes from the table except in the two end bins.
+        var sum = 0.0
+        var start = i
+        while start < j {
+            while centre(start) >= cellTop(q) { q += 1 }
+            var end = start + 1
+            let top = cellTop(q)
+            while end < j && centre(end) < top { end += 1 }
+            var mass = 0.0, nonEmpty = 0
+            for k in start..<end where h[k] > 0 { mass += h[k]; nonEmpty += 1 }
+            let logQ = nonEmpty > 0 ? log(mass / Double(nonEmpty)) : 0
+            for k in start..<end {
+                let folded = (k == i ? below : 0) + (k == j - 1 ? above : 0)
+                let p = h[k] + folded
+                guard p > 0 else { continue }
+                sum += p * ((folded > 0 ? log(p) : logH[k]) - (h[k] > 0 ? logQ : logEps))
+            }
+            start = end
+        }
+        let kl = log(qTotal / pTotal) + sum / pTotal
+        return kl
+    }
+
+    /// Expected squared error Σ count · E[(x − deq(q(x)))²], the histogram read as piecewise
+    /// uniform and q the real int8 quantizer of [edge i, edge j] (zero-point nudge and clamping
+    /// included), so rounding and clipping error are measured by the same integral. Exact zeros
+    /// cost nothing.
+    func mseCost(i: Int, j: Int) -> Double {
+        let (scale, zp) = asymmetricInt8Params(lo: Float(edge(i)), hi: Float(edge(j)))
+        let s = Double(scale), zpd = Double(zp)
+        let loQ = s * (-128 - zpd), hiQ = s * (127 - zpd)
+        // Bins wholly at or beyond the end levels are pure clipping: Σ c·E[(x − e)²] from the
+        // prefix sums. Only the bins in between need the per-cell integral.
+        let kLo = Int(Swift.min(Swift.max(((loQ - base) / w).rounded(.down), 0), Double(n)))
+        let kHi = Swift.max(kLo, Int(Swift.min(Swift.max(((hiQ - base) / w).rounded(.up), 0), Double(n))))
+        var total = (s2[kLo] - 2 * loQ * s1[kLo] + loQ * loQ * s0[kLo])
+            + ((s2[n] - s2[kHi]) - 2 * hiQ * (s1[n] - s1[kHi]) + hiQ * hiQ * (s0[n] - s0[kHi]))
+        // Walk bins and quantization cells together: cell q covers [v − s/2, v + s/2) around its
+        // level v = s·(q − zp), and the end cells extend to ±∞ (clipping).
+        @inline(__always) func cellTop(_ q: Int) -> Double { q == 127 ? .infinity : s * (Double(q) - zpd + 0.5) }
+        var q = Int(Swift.min(Swift.max(zpd + ((base + Double(kLo) * w) / s).rounded(), -128), 127))
+        for k in kLo..<kHi where h[k] > 0 {
+            let a = base + Double(k) * w, b = a + w
+            while a >= cellTop(q) { q += 1 }
+            var integral = 0.0, x0 = a
+            while true {
+                let v = s * (Double(q) - zpd), top = cellTop(q)
+                let x1 = Swift.min(b, top)
+                integral += ((x1 - v) * (x1 - v) * (x1 - v) - (x0 - v) * (x0 - v) * (x0 - v)) / 3
+                if top >= b { break }
+                q += 1; x0 = x1
+            }
+            total += h[k] * integral / w
+        }
+        return total
+    }
 }
 
 // MARK: - int8 parameters
