@@ -176,43 +176,62 @@ public func chooseRange(_ obs: TensorRangeObserver, method: CalibrationMethod,
     return (Swift.min(Float(hist.edge(range.i)), 0), Swift.max(Float(hist.edge(range.j)), 0))
 }
 
-/// Coordinate descent over (lo edge i, hi edge j): alternately the best hi for the current lo and
-/// the best lo for the current hi, starting from the full range. A full 2-D search costs
-/// O(bins³); one side at a time converges in a few rounds because the cost is close to separable
-/// once the grid is fine. Each 1-D search is coarse (≤ 128 probes) then refined around the best.
+/// Minimise cost(lo edge i, hi edge j) over i ≤ zLo, j ≥ zHi, j − i ≥ minSpan. A full 2-D search
+/// costs O(bins³); instead a coarse 2-D grid (≤ 32 × 32) picks the basin, then coordinate descent
+/// (the best hi for the current lo, the best lo for that hi, repeated) refines it. The grid
+/// matters for KL, whose cost is bumpy enough that descent from the full range alone can stall
+/// in a poor local minimum.
 func searchRange(n: Int, zLo: Int, zHi: Int, minSpan: Int, cost: (Int, Int) -> Double) -> (i: Int, j: Int) {
     var i = 0, j = n
     guard j - i >= minSpan else { return (i, j) }
-    for _ in 0..<6 {
-        // Candidates ordered widest first, and only a strictly better cost wins: ties keep the
-        // wider range (nothing clipped that need not be).
-        let newJ = search1D(from: n, to: Swift.max(zHi, i + minSpan)) { cost(i, $0) }
-        let newI = search1D(from: 0, to: Swift.min(zLo, newJ - minSpan)) { cost($0, newJ) }
-        if newI == i && newJ == j { break }
-        i = newI; j = newJ
+    var best = cost(i, j)
+    // Candidates are visited widest first and only a strictly better cost wins: ties keep the
+    // wider range (nothing clipped that need not be).
+    func consider(_ a: Int, _ b: Int) {
+        guard b - a >= minSpan, a != i || b != j else { return }
+        let c = cost(a, b)
+        if c < best * (1 - 1e-12) { i = a; j = b; best = c }
+    }
+    let loStep = Swift.max(1, (zLo + 1) / 32), hiStep = Swift.max(1, (n - zHi + 1) / 32)
+    for a in Swift.stride(from: 0, through: zLo, by: loStep) {
+        for b in Swift.stride(from: n, through: zHi, by: -hiStep) { consider(a, b) }
+    }
+    for _ in 0..<8 {
+        let (oldI, oldJ) = (i, j)
+        let fixedI = i
+        search1D(from: n, to: Swift.max(zHi, fixedI + minSpan)) { consider(fixedI, $0); return j == $0 && i == fixedI }
+        let fixedJ = j
+        search1D(from: 0, to: Swift.min(zLo, fixedJ - minSpan)) { consider($0, fixedJ); return i == $0 && j == fixedJ }
+        if i == oldI && j == oldJ { break }
+    }
+    // Pattern search on both ends at once, for valleys that run diagonally (moving one end alone
+    // only goes uphill).
+    var step = 16
+    while step >= 1 {
+        let (oldI, oldJ) = (i, j)
+        for (di, dj) in [(-1, 1), (1, -1), (1, 1), (-1, -1), (-1, 0), (1, 0), (0, 1), (0, -1)] {
+            let a = i + di * step, b = j + dj * step
+            if a >= 0 && a <= zLo && b >= zHi && b <= n { consider(a, b) }
+        }
+        if i == oldI && j == oldJ { step /= 2 }
     }
     return (i, j)
 }
 
-/// Best k between `from` (widest) and `to`, inclusive, in either direction.
-func search1D(from: Int, to: Int, _ f: (Int) -> Double) -> Int {
+/// Probe k from `from` (widest) to `to`, inclusive, in either direction: every stride-th
+/// candidate (≤ 128 probes), then every candidate within a stride of the best one. `probe`
+/// evaluates k and answers whether k is now the best.
+func search1D(from: Int, to: Int, _ probe: (Int) -> Bool) {
     let dir = to >= from ? 1 : -1
     let count = abs(to - from) + 1
     let stride = Swift.max(1, count / 128)
-    var best = from, bestCost = f(from)
-    func probe(_ k: Int) {
-        let c = f(k)
-        if c < bestCost * (1 - 1e-12) { best = k; bestCost = c }
+    var bestOff: Int? = nil
+    var off = 0
+    while off < count { if probe(from + dir * off) { bestOff = off }; off += stride }
+    guard stride > 1, let centre = bestOff else { return }
+    for o in Swift.max(0, centre - stride + 1)...Swift.min(count - 1, centre + stride - 1) where o != centre {
+        _ = probe(from + dir * o)
     }
-    var s = stride
-    while s < count { probe(from + dir * s); s += stride }
-    if stride > 1 {
-        let centre = (best - from) * dir
-        for off in Swift.max(0, centre - stride + 1)...Swift.min(count - 1, centre + stride - 1) where off != centre {
-            probe(from + dir * off)
-        }
-    }
-    return best
 }
 
 /// The pass-2 histogram as the range search reads it: counts with the exact zeros split off as a
@@ -254,46 +273,73 @@ struct RangeHistogram {
 
     /// KL(P‖Q) for the candidate [edge i, edge j): P is the histogram restricted to the range with
     /// the clipped outliers folded into the end bins; Q quantizes the unclipped in-range histogram
-    /// onto the real int8 grid of that range (bins grouped by the level their centre rounds to,
-    /// each group's mass spread evenly over its non-empty bins, as TensorRT expands its merged
-    /// bins). The outliers missing from Q's end bins are what penalises clipping; the coarser
-    /// grouping of a wide range penalises not clipping. Exact zeros are the same point mass in P
-    /// and Q.
+    /// onto the real int8 grid of that range: each quantization cell's mass is spread evenly over
+    /// the non-empty bins it covers (TensorRT's expansion of merged bins), a bin that straddles
+    /// two cells taking from each by its overlap. TensorRT merges whole bins per level instead;
+    /// that makes the cost jump with every change of the bins-per-level pattern, and the jumps,
+    /// not the data, then decide the range. The outliers missing from Q's end bins are what
+    /// penalises clipping; the coarser cells of a wide range penalise not clipping. Exact zeros
+    /// are the same point mass in P and Q.
     func klCost(i: Int, j: Int) -> Double {
         let (scale, zp) = asymmetricInt8Params(lo: Float(edge(i)), hi: Float(edge(j)))
         let s = Double(scale), zpd = Double(zp)
         let below = s0[i], above = s0[n] - s0[j], inside = s0[j] - s0[i]
         guard inside + zeros > 0 else { return .infinity }
         let pTotal = total, qTotal = inside + zeros
-        // Q groups bins by quantization cell, walked in step with the bins (no per-bin rounding):
-        // cell q holds the bin centres below its upper boundary s·(q − zp + ½).
+        // Cell q (index q + 128) covers [v − s/2, v + s/2) around v = s·(q − zp); the end cells
+        // extend to ±∞.
         @inline(__always) func cellTop(_ q: Int) -> Double { q == 127 ? .infinity : s * (Double(q) - zpd + 0.5) }
-        @inline(__always) func centre(_ k: Int) -> Double { base + (Double(k) + 0.5) * w }
-        var q = Int(Swift.min(Swift.max(zpd + (centre(i) / s).rounded(), -128), 127))
+        let firstCell = Int(Swift.min(Swift.max(zpd + ((base + Double(i) * w) / s).rounded(), -128), 127))
         // TensorRT smooths Q's empty bins with ε = 1e-4 counts so the divergence stays finite.
         let logEps = log(1e-4)
-        // KL = Σ (p/P)·log((p/P)/(q/Q)) = log(Q/P) + (1/P)·Σ p·(log p − log q), the exact-zero point
-        // mass (p = q) included; log p comes from the table except in the two end bins.
-        var sum = 0.0
-        var start = i
-        while start < j {
-            while centre(start) >= cellTop(q) { q += 1 }
-            var end = start + 1
-            let top = cellTop(q)
-            while end < j && centre(end) < top { end += 1 }
-            var mass = 0.0, nonEmpty = 0
-            for k in start..<end where h[k] > 0 { mass += h[k]; nonEmpty += 1 }
-            let logQ = nonEmpty > 0 ? log(mass / Double(nonEmpty)) : 0
-            for k in start..<end {
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 512) { buf -> Double in
+            let mass = buf.baseAddress!, support = mass + 256
+            buf.initialize(repeating: 0)
+            // Pass 1: each cell's mass and its non-empty width (in bins) over the range.
+            var q = firstCell
+            for k in i..<j {
+                let a = base + Double(k) * w, b = a + w
+                while a >= cellTop(q) { q += 1 }
+                var x0 = a
+                while true {
+                    let top = cellTop(q), x1 = Swift.min(b, top), f = (x1 - x0) / w
+                    mass[q + 128] += f * h[k]
+                    if h[k] > 0 { support[q + 128] += f }
+                    if top >= b { break }
+                    q += 1; x0 = x1
+                }
+            }
+            // Pass 2: KL = Σ (p/P)·log((p/P)/(q/Q)) = log(Q/P) + (1/P)·Σ p·(log p − log q), the
+            // exact-zero point mass (p = q) included; log p comes from the table except in the two
+            // end bins, log q once per cell unless a bin straddles cells.
+            var sum = 0.0
+            q = firstCell
+            var logCell = 0.0, logCellOf = Int.min
+            for k in i..<j {
                 let folded = (k == i ? below : 0) + (k == j - 1 ? above : 0)
                 let p = h[k] + folded
+                let a = base + Double(k) * w, b = a + w
+                while a >= cellTop(q) { q += 1 }
                 guard p > 0 else { continue }
-                sum += p * ((folded > 0 ? log(p) : logH[k]) - (h[k] > 0 ? logQ : logEps))
+                let logP = folded > 0 ? log(p) : logH[k]
+                guard h[k] > 0 else { sum += p * (logP - logEps); continue }
+                let top = cellTop(q)
+                if top >= b {
+                    if logCellOf != q { logCell = log(mass[q + 128] / support[q + 128]); logCellOf = q }
+                    sum += p * (logP - logCell)
+                } else {
+                    var qk = 0.0, x0 = a, c = q
+                    while true {
+                        let t = cellTop(c), x1 = Swift.min(b, t)
+                        qk += (x1 - x0) / w * mass[c + 128] / support[c + 128]
+                        if t >= b { break }
+                        c += 1; x0 = x1
+                    }
+                    sum += p * (logP - log(qk))
+                }
             }
-            start = end
+            return log(qTotal / pTotal) + sum / pTotal
         }
-        let kl = log(qTotal / pTotal) + sum / pTotal
-        return kl
     }
 
     /// Expected squared error Σ count · E[(x − deq(q(x)))²], the histogram read as piecewise
