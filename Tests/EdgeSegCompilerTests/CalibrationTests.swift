@@ -132,6 +132,22 @@ struct CalibrationTests {
         #expect(quantMSE(data, lo: mse.lo, hi: mse.hi) < quantMSE(data, lo: mm.lo, hi: mm.hi))
         let kl = chooseRange(o, method: .kl)
         #expect(kl.hi - kl.lo < mm.hi - mm.lo)
+        #expect(quantMSE(data, lo: kl.lo, hi: kl.hi) < quantMSE(data, lo: mm.lo, hi: mm.hi))
+    }
+
+    @Test func mseModelPredictsTheMeasuredError() {
+        // The histogram-integral error of a range must match quantizing the data itself, for
+        // ranges that clip a lot, a little, and not at all.
+        var rng = CalibRNG(state: 12)
+        let data = (0..<200_000).map { _ in Float(rng.gaussian() * 1.5 - 0.3) }
+        let o = observe(data)
+        let h = RangeHistogram(o)
+        for (i, j) in [(0, h.n), (300, 1800), (700, 1300), (900, 1100)] {
+            let lo = Float(h.edge(i)), hi = Float(h.edge(j))
+            let predicted = h.mseCost(i: i, j: j) / Double(data.count)
+            let measured = quantMSE(data, lo: Swift.min(lo, 0), hi: Swift.max(hi, 0))
+            #expect(abs(predicted - measured) <= 0.03 * measured, "\(i)..<\(j): \(predicted) vs \(measured)")
+        }
     }
 
     @Test func oneSidedDataKeepsZeroExact() {

@@ -2,8 +2,11 @@
 // tensor). Two passes over the calibration images: pass 1 records each tensor's min/max, pass 2
 // fills a fixed histogram over that range; `chooseRange` then picks the clipping range by
 // min/max, percentile, entropy (KL) or MSE. The statistics are plain value types and free
-// functions with no dependency beyond the standard library, so the compiler can run one observer
-// per tensor and per thread and `merge` them; only the `QuantParams` builder touches EdgeSegCore.
+// functions with no dependency beyond the standard library and libm, so the compiler can run one
+// observer per tensor and per thread and merge them; only the `QuantParams` builders touch
+// EdgeSegCore. The histogram has a fixed resolution (2048 bins over the observed range), so KL
+// and MSE cannot resolve ranges much narrower than that grid: an outlier 10⁴× the bulk leaves
+// the bulk in a few bins (TensorRT's entropy calibrator has the same limit).
 import EdgeSegCore
 #if canImport(Glibc)
 import Glibc          // log, log10 (libm only, no Foundation)
@@ -167,8 +170,9 @@ public func chooseRange(_ obs: TensorRangeObserver, method: CalibrationMethod,
         while j > zHi && hist.above(j - 1) <= tail { j -= 1 }
         range = (i, j)
     case .kl:
-        // TensorRT needs ≥ 128 histogram bins per quantized bin of a symmetric 127-level side; the
-        // asymmetric analogue is ≥ 256 bins for 256 levels, below which KL is trivially zero.
+        // TensorRT's narrowest candidate has one histogram bin per quantized level (128 for its
+        // 128); the asymmetric analogue is 256 bins for 256 levels. Narrower, the histogram cannot
+        // show what quantization loses and KL tends to zero, so KL shrinks the range to 1/8 at most.
         range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: Swift.min(256, n)) { hist.klCost(i: $0, j: $1) }
     case .mse:
         range = searchRange(n: n, zLo: zLo, zHi: zHi, minSpan: 1) { hist.mseCost(i: $0, j: $1) }
