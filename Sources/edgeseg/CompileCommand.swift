@@ -34,6 +34,8 @@ struct CompileCommand: ParsableCommand {
     @Option(name: .customLong("keep-float"), parsing: .singleValue, help: "Conv node kept in float (repeatable).")
     var keepFloat: [String] = []
     @Option(help: "Threads for calibration runs.") var threads: Int = 2
+    @Option(name: .customLong("int8-min-macs"), help: "Convs with fewer MACs stay float (each int8 island costs a quantize/dequantize).")
+    var int8MinMACs: Int = 2_000_000
 
     func run() throws {
         if (precision == .int8 || precision == .mixed) && calib == nil {
@@ -63,7 +65,7 @@ struct CompileCommand: ParsableCommand {
             do {
                 (graph, q) = try quantizeGraph(graph, samples: samples, options: QuantizeOptions(
                     precision: precision, method: calibMethod, percentile: percentile, targetSQNR: targetSQNR,
-                    keepFloat: Set(keepFloat), threads: threads))
+                    keepFloat: Set(keepFloat), threads: threads, minMACs: int8MinMACs))
             } catch { throw CompileFailure(description: "\(model): quantization: \(error)") }
             for line in q.lines { print(line) }
         }
