@@ -26,7 +26,7 @@ struct CompileCommand: ParsableCommand {
     var calib: String?
 
     @Option(name: .customLong("calib-method"), help: "Activation range: minmax, percentile, kl (entropy) or mse.")
-    var calibMethod: CalibrationMethod = .percentile
+    var calibMethod: CalibrationMethod = .mse
 
     @Option(help: "Two-sided percentile for --calib-method percentile.") var percentile: Double = 99.99
     @Option(name: .customLong("calib-limit"), help: "Use at most this many calibration images.") var calibLimit: Int = 32

@@ -29,7 +29,7 @@ public struct QuantizeOptions: Sendable {
     /// Convs with fewer MACs stay float: the int8 gain is nil and each would add a quantize /
     /// dequantize boundary (GGCA's MLP convs on pooled 1×1 maps, the ASPP's pooled branch).
     public var minMACs: Int
-    public init(precision: Precision = .int8, method: CalibrationMethod = .percentile, percentile: Double = 99.99,
+    public init(precision: Precision = .int8, method: CalibrationMethod = .mse, percentile: Double = 99.99,
                 targetSQNR: Double = 30, keepFloat: Set<String> = [], threads: Int = 2, minMACs: Int = 0) {
         self.precision = precision; self.method = method; self.percentile = percentile
         self.targetSQNR = targetSQNR; self.keepFloat = keepFloat; self.threads = threads; self.minMACs = minMACs
