@@ -109,7 +109,8 @@ def quantize_qdq(model: str, calib_dir: str, out_dir: str, method: str = 'minmax
         log(f'ORT int8: cached {out}')
         return out
     import onnx
-    name = onnx.load(model, load_external_data=False).graph.input[0].name
+    inp = onnx.load(model, load_external_data=False).graph.input[0]
+    name, size = inp.name, inp.type.tensor_type.shape.dim[-1].dim_value or 512
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -117,7 +118,7 @@ def quantize_qdq(model: str, calib_dir: str, out_dir: str, method: str = 'minmax
 
         def get_next(self):
             p = next(self.it, None)
-            return None if p is None else {name: load_input(p)[0]}
+            return None if p is None else {name: load_input(p, size)[0]}
 
     t = time.perf_counter()
     tmp = out + '.part'

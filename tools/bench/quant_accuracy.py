@@ -73,7 +73,7 @@ def result_rows(scores: list[ModelScore], have_gt: bool):
         m = miou(s.hist) if have_gt else None
         agree = None if i == 0 else s.agreement.fraction
         drop = None if i == 0 or m is None else 100 * (ref_miou - m)
-        rows.append([s.label, s.precision or '?', 'reference' if i == 0 else 100 * agree]
+        rows.append([s.label + (' (reference)' if i == 0 else ''), s.precision or '?', None if i == 0 else 100 * agree]
                     + [None if v is None else 100 * v for v in per] + [None if m is None else 100 * m, drop])
         records.append(dict(label=s.label, precision=s.precision, agreement=agree,
                             iou={n: (None if v is None or np.isnan(v) else float(v)) for n, v in zip(CLASS_NAMES, per)},
