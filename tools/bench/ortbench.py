@@ -58,6 +58,13 @@ def load_input(path: str, size: int = 512):
     return x, box, img.size
 
 
+def model_input(model: str) -> tuple[str, int]:
+    """Name and (square) size of an ONNX model's first input, 512 when symbolic."""
+    import onnx
+    inp = onnx.load(model, load_external_data=False).graph.input[0]
+    return inp.name, inp.type.tensor_type.shape.dim[-1].dim_value or 512
+
+
 def unletterbox(mask: np.ndarray, box, image_size) -> np.ndarray:
     """Model-size class mask -> image-size mask, each image pixel taking the class of the input pixel
     it landed on (the integer arithmetic of `edgeseg infer`)."""
@@ -108,9 +115,7 @@ def quantize_qdq(model: str, calib_dir: str, out_dir: str, method: str = 'minmax
     if os.path.exists(out):
         log(f'ORT int8: cached {out}')
         return out
-    import onnx
-    inp = onnx.load(model, load_external_data=False).graph.input[0]
-    name, size = inp.name, inp.type.tensor_type.shape.dim[-1].dim_value or 512
+    name, size = model_input(model)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
