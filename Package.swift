@@ -55,7 +55,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         .target(name: "EdgeSegCore", dependencies: ["EdgeSegKernels", "CBLAS"], swiftSettings: release),
         .target(name: "EdgeSegCompiler", dependencies: [
-            "EdgeSegCore", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "EdgeSegCore", "EdgeSegKernels", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], swiftSettings: release),
         .target(name: "EdgeSegCapture", dependencies: ["EdgeSegCore", "CV4L2", "CTurboJPEG", "CZlib"], swiftSettings: release),
         .target(name: "EdgeSegInspect", dependencies: ["EdgeSegCore"], swiftSettings: release),

@@ -26,16 +26,8 @@ struct Infer: ParsableCommand {
         }
         let img: RGBImage
         do { img = try loadImage(path: image) } catch { throw ValidationError("\(image): \(error)") }
-
         let spec = InputSpec(width: inShape[3], height: inShape[2])
-        let pre = Preprocessor(spec: spec, maxJPEGWidth: max(img.width, 16), maxJPEGHeight: max(img.height, 16))
-        try img.pixels.withUnsafeBytes { raw in
-            let frame = Frame(format: .rgb24, width: img.width, height: img.height, bytesPerLine: img.width * 3,
-                              bytes: raw.baseAddress!, byteCount: raw.count, sequence: 0, captureNs: 0, dequeueNs: 0)
-            do { try pre.prepare(frame, into: UnsafeMutableRawPointer(exe.input(0).baseAddress!)) } catch {
-                throw ValidationError("\(image): \(error)")
-            }
-        }
+        do { try preprocess(img, spec: spec, into: exe.input(0)) } catch { throw ValidationError("\(image): \(error)") }
         exe.run()
 
         let classes = outShape[1], w = inShape[3], h = inShape[2]
@@ -80,5 +72,17 @@ func classColour(_ c: Int) -> [UInt8] {
     case 1: return [255, 140, 0]
     case 2: return [255, 0, 40]
     default: return [UInt8((c * 67) & 255), UInt8((c * 151) & 255), UInt8((c * 29) & 255)]
+    }
+}
+
+/// An image as the model's float input tensor, with the runtime's own preprocessing (the one
+/// `edgeseg run` applies to camera frames), so offline tools see exactly what the board sees.
+func preprocess(_ img: RGBImage, spec: InputSpec, into tensor: UnsafeMutableBufferPointer<Float>) throws {
+    precondition(tensor.count >= 3 * spec.width * spec.height)
+    let pre = Preprocessor(spec: spec, maxJPEGWidth: max(img.width, 16), maxJPEGHeight: max(img.height, 16))
+    try img.pixels.withUnsafeBytes { raw in
+        let frame = Frame(format: .rgb24, width: img.width, height: img.height, bytesPerLine: img.width * 3,
+                          bytes: raw.baseAddress!, byteCount: raw.count, sequence: 0, captureNs: 0, dequeueNs: 0)
+        try pre.prepare(frame, into: UnsafeMutableRawPointer(tensor.baseAddress!))
     }
 }

@@ -53,6 +53,10 @@ public final class Executor: @unchecked Sendable {
     private let pool: ThreadPool
     private let nodeNanos: UnsafeMutablePointer<UInt64>
     private var profiledRuns = 0
+    private let int8Kernels: UnsafeMutablePointer<Int8ConvKernel>
+    private let int8KernelCount: Int
+    private let int8Scratch: UnsafeMutableRawPointer
+    private let int8ScratchStride: Int
     private let inputPtrs: [UnsafeMutablePointer<Float>]
     private let outputPtrs: [UnsafeMutablePointer<Float>]
 
@@ -63,16 +67,7 @@ public final class Executor: @unchecked Sendable {
     public init(graph g: Graph, threads: Int = 1, affinity: [Int]? = nil, memoryLimit: Int = Int.max,
                 reference: Bool = false) throws {
         do { try validateGraph(g) } catch let e as GraphError { throw ExecutorError(e.description) }
-        for n in g.nodes {
-            if case .quantize = n.op { throw ExecutorError("node '\(n.name)': quantize needs the int8 executor") }
-            if case .dequantize = n.op { throw ExecutorError("node '\(n.name)': dequantize needs the int8 executor") }
-            for t in n.inputs + n.outputs where g.tensors[t].type != .float32 {
-                throw ExecutorError("node '\(n.name)': tensor '\(g.tensors[t].name)' is \(g.tensors[t].type), FP32 executor needs float32")
-            }
-        }
-        for t in g.inputs + g.outputs where g.tensors[t].type != .float32 {
-            throw ExecutorError("graph tensor '\(g.tensors[t].name)' is \(g.tensors[t].type), FP32 executor needs float32")
-        }
+        try checkExecutableTypes(g)
         graph = g
         self.threads = max(1, threads)
         plan = planMemory(g)
@@ -82,11 +77,14 @@ public final class Executor: @unchecked Sendable {
         var constOffset = [Int](repeating: -1, count: g.tensors.count)
         var wBytes = 0
         for id in g.constants.keys.sorted() {
-            guard case .float32 = g.constants[id]! else { continue }
+            switch g.constants[id]! {
+            case .float32, .float16: break      // half weights are widened once, here
+            default: continue
+            }
             constOffset[id] = wBytes
-            wBytes += alignUp(g.tensors[id].byteCount)
+            wBytes += alignUp(g.tensors[id].elementCount * 4)
         }
-        weightBytes = wBytes
+        let floatWeightBytes = wBytes
 
         // Scratch: the largest im2col tile.
         var tileFloats = 0
@@ -114,28 +112,47 @@ public final class Executor: @unchecked Sendable {
             convTiles[i] = (tile, (hw + tile - 1) / tile)
         }
         scratchStride = alignUp(tileFloats * 4) / 4
-        scratchBytes = scratchStride * 4 * self.threads
-        let (total, overflow) = arenaBytes.addingReportingOverflow(weightBytes + scratchBytes)
+        let floatScratchBytes = scratchStride * 4 * self.threads
+        let (total, overflow) = arenaBytes.addingReportingOverflow(floatWeightBytes + floatScratchBytes)
         guard !overflow, total <= memoryLimit else {
-            throw ExecutorError("model needs \(arenaBytes) arena + \(weightBytes) weight + \(scratchBytes) scratch bytes, over the \(memoryLimit)-byte limit")
+            throw ExecutorError("model needs \(arenaBytes) arena + \(floatWeightBytes) weight + \(floatScratchBytes) scratch bytes, over the \(memoryLimit)-byte limit")
         }
 
         arena = .allocate(byteCount: max(arenaBytes, 64), alignment: 64)
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(arenaBytes, 64))   // page it in now
-        let weights = UnsafeMutableRawPointer.allocate(byteCount: max(weightBytes, 64), alignment: 64)
+        let weights = UnsafeMutableRawPointer.allocate(byteCount: max(floatWeightBytes, 64), alignment: 64)
         self.weights = weights
-        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(scratchBytes, 64), alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(scratchBytes, 64) / 4)
-        scratch.initialize(repeating: 0, count: max(scratchBytes, 64) / 4)
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: max(floatScratchBytes, 64), alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(floatScratchBytes, 64) / 4)
+        scratch.initialize(repeating: 0, count: max(floatScratchBytes, 64) / 4)
         for (id, off) in constOffset.enumerated() where off >= 0 {
-            if case .float32(let v) = g.constants[id]! {
+            switch g.constants[id]! {
+            case .float32(let v):
                 v.withUnsafeBufferPointer { (weights + off).copyMemory(from: $0.baseAddress!, byteCount: v.count * 4) }
+            case .float16(let v):
+                let dst = (weights + off).assumingMemoryBound(to: Float.self)
+                for (i, h) in v.enumerated() { dst[i] = Float(Float16(bitPattern: h)) }
+            default: break
             }
         }
 
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
                                 threads: self.threads, convTiles: convTiles, reference: reference)
-        let list = try lowering.lower()
+        let (list, kernels) = try lowering.lower()
+        int8KernelCount = kernels.count
+        int8Kernels = .allocate(capacity: max(1, kernels.count))
+        int8Kernels.initialize(from: kernels, count: kernels.count)
+        int8ScratchStride = alignUp(kernels.map(\.scratchBytes).max() ?? 0)
+        int8Scratch = .allocate(byteCount: max(64, int8ScratchStride * self.threads), alignment: 64)
+        int8Scratch.initializeMemory(as: UInt8.self, repeating: 0, count: max(64, int8ScratchStride * self.threads))
+        let int8WeightBytes = kernels.reduce(0) { $0 + $1.weightBytes }
+        weightBytes = floatWeightBytes + int8WeightBytes
+        scratchBytes = floatScratchBytes + int8ScratchStride * self.threads
+        if arenaBytes + weightBytes + scratchBytes > memoryLimit {
+            int8Kernels.deinitialize(count: kernels.count); int8Kernels.deallocate(); int8Scratch.deallocate()
+            arena.deallocate(); weights.deallocate(); scratch.deallocate()
+            throw ExecutorError("model needs \(arenaBytes) arena + \(weightBytes) weight + \(scratchBytes) scratch bytes, over the \(memoryLimit)-byte limit")
+        }
         stepCount = list.count
         steps = .allocate(capacity: max(1, list.count))
         steps.initialize(from: list, count: list.count)
@@ -150,6 +167,7 @@ public final class Executor: @unchecked Sendable {
 
     deinit {
         arena.deallocate(); weights.deallocate(); scratch.deallocate()
+        int8Kernels.deinitialize(count: int8KernelCount); int8Kernels.deallocate(); int8Scratch.deallocate()
         steps.deinitialize(count: stepCount); steps.deallocate()
         nodeNanos.deallocate()
     }
@@ -242,6 +260,10 @@ public final class Executor: @unchecked Sendable {
     private func execute(_ step: Step, part: Int, parts: Int) {
         switch step.kind {
         case .conv(let c): runConv(c, part: part, parts: parts)
+        case .int8Conv(let k):
+            int8Kernels[k].run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
+        case .quantize(let q): q.run(part: part, parts: parts)
+        case .dequantize(let d): d.run(part: part, parts: parts)
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -357,6 +379,12 @@ struct Lowering {
     let convTiles: [Int: (Int, Int)]
     let reference: Bool
 
+    func int8Ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Int8> {
+        let r = plan.root[t]
+        guard g.constants[r] == nil, let o = plan.offset[r] else { throw ExecutorError("tensor '\(g.tensors[t].name)' has no storage") }
+        return (arena + o).assumingMemoryBound(to: Int8.self)
+    }
+
     func ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Float> {
             let r = plan.root[t]
             if g.constants[r] != nil {
@@ -367,13 +395,29 @@ struct Lowering {
             return (arena + o).assumingMemoryBound(to: Float.self)
         }
 
-    func lower() throws -> [Step] {
+    func lower() throws -> ([Step], [Int8ConvKernel]) {
         var list: [Step] = []
+        var kernels: [Int8ConvKernel] = []
         let par = threads > 1
         for (i, n) in g.nodes.enumerated() {
             func add(_ k: StepKind, work: Int) { list.append(Step(kind: k, node: i, parallel: par && work >= 16_384)) }
             let shape = { (t: TensorID) in g.tensors[t].shape }
             switch n.op {
+            case .conv(let a) where g.tensors[n.inputs[0]].type == .int8:
+                kernels.append(try Int8ConvKernel(graph: g, node: n, attrs: a, x: try int8Ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0])))
+                add(.int8Conv(kernels.count - 1), work: nodeMACs(n, g) / 8)
+            case .quantize:
+                let s = shape(n.inputs[0])
+                add(.quantize(QuantizeStep(x: try ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0]), batch: s[0], channels: s[1],
+                                           pixels: s[2] * s[3], inverseScale: 1 / g.tensors[n.outputs[0]].quant!.scale[0],
+                                           zeroPoint: g.tensors[n.outputs[0]].quant!.zeroPoint[0])),
+                    work: g.tensors[n.inputs[0]].elementCount)
+            case .dequantize:
+                let s = shape(n.inputs[0])
+                add(.dequantize(DequantizeStep(x: try int8Ptr(n.inputs[0]), y: try ptr(n.outputs[0]), batch: s[0], channels: s[1],
+                                               pixels: s[2] * s[3], scale: g.tensors[n.inputs[0]].quant!.scale[0],
+                                               zeroPoint: g.tensors[n.inputs[0]].quant!.zeroPoint[0])),
+                    work: g.tensors[n.inputs[0]].elementCount)
             case .conv(let a):
                 let ops = try convOperands(n, a)
                 guard g.constants[ops.weight] != nil else { throw ExecutorError("node '\(n.name)': conv weight must be a constant") }
@@ -490,11 +534,9 @@ struct Lowering {
                 add(.fill(y, g.tensors[n.outputs[0]].elementCount, value), work: g.tensors[n.outputs[0]].elementCount)
                 add(.copy(f32PlaceCopy(inShape: s, outShape: o, origin: Array(pads[0..<s.count])), try ptr(n.inputs[0]), y),
                     work: g.tensors[n.inputs[0]].elementCount)
-            case .quantize, .dequantize:
-                throw ExecutorError("node '\(n.name)': needs the int8 executor")
             }
         }
-        return list
+        return (list, kernels)
     }
 }
 

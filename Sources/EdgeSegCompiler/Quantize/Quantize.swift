@@ -1,0 +1,331 @@
+// Post-training quantization of a compiled FP32 graph (`edgeseg compile --precision ...`).
+//
+// Convolutions are the int8 islands: weights symmetric per output channel, activations
+// asymmetric per tensor, calibrated by running the FP32 graph on real images. Every other op
+// (GGCA's sigmoid gates and broadcast multiplies, pooling, resize, concat, residual adds) stays
+// FP32 between `dequantize` / `quantize` boundaries. A tensor is quantized with one set of
+// parameters wherever it is read, so a conv whose output feeds the next conv hands over int8
+// bytes with no boundary at all (MobileNetV2's expand → depthwise → project chains).
+//
+// Mixed precision: every conv's own error is measured (SQNR of its int8 output against FP32, fed
+// the FP32 input), the worst ones are kept in float until the whole model's output SQNR meets
+// the target.
+
+import EdgeSegCore
+import EdgeSegKernels
+import Foundation
+
+public enum Precision: String, CaseIterable, Sendable { case fp32, fp16, int8, mixed }
+
+public struct QuantizeOptions: Sendable {
+    public var precision: Precision
+    public var method: CalibrationMethod
+    public var percentile: Double
+    /// Mixed precision: the model output's SQNR (dB, vs FP32 on the calibration images) to reach.
+    public var targetSQNR: Double
+    /// Node names the user keeps in float.
+    public var keepFloat: Set<String>
+    public var threads: Int
+    public init(precision: Precision = .int8, method: CalibrationMethod = .percentile, percentile: Double = 99.99,
+                targetSQNR: Double = 30, keepFloat: Set<String> = [], threads: Int = 2) {
+        self.precision = precision; self.method = method; self.percentile = percentile
+        self.targetSQNR = targetSQNR; self.keepFloat = keepFloat; self.threads = threads
+    }
+}
+
+public struct QuantizeError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
+
+/// One conv's line in the compile report.
+public struct LayerQuantization: Sendable {
+    public var name: String
+    public var kind: String
+    public var macs: Int
+    /// SQNR (dB) of this layer alone in int8 against FP32, on the first calibration image.
+    public var sqnr: Double
+    public var int8: Bool
+}
+
+public struct QuantizeReport: Sendable {
+    public var precision: Precision
+    public var method: CalibrationMethod
+    public var images: Int
+    public var layers: [LayerQuantization]
+    /// Whole-model output SQNR (dB) against FP32 on the calibration images.
+    public var outputSQNR: Double
+    public var outputAgreement: Double
+
+    public var lines: [String] {
+        var l = ["quantize: \(precision.rawValue), \(method.rawValue) calibration on \(images) image(s)"]
+        if !layers.isEmpty {
+            l.append("  layer                                   kind        MMAC   SQNR dB  precision")
+            for r in layers {
+                let name = r.name.count > 38 ? "…" + r.name.suffix(37) : r.name
+                l.append("  " + name.padding(toLength: 40, withPad: " ", startingAt: 0)
+                         + r.kind.padding(toLength: 10, withPad: " ", startingAt: 0)
+                         + String(format: "%8.1f %9.1f  ", Double(r.macs) / 1e6, r.sqnr) + (r.int8 ? "int8" : "fp32"))
+            }
+            let q = layers.filter(\.int8)
+            let macs = layers.reduce(0) { $0 + $1.macs }, qm = q.reduce(0) { $0 + $1.macs }
+            l.append(String(format: "  %d of %d convs int8 (%.1f%% of conv MACs)", q.count, layers.count,
+                            100 * Double(qm) / Double(max(1, macs))))
+        }
+        l.append(String(format: "  output vs FP32 on the calibration images: SQNR %.1f dB, argmax agreement %.3f%%",
+                        outputSQNR, 100 * outputAgreement))
+        return l
+    }
+}
+
+/// Quantizes `graph` (a compiled FP32 graph, one float input) with calibration `samples`
+/// (preprocessed input tensors, each `inputs[0]`'s element count).
+public func quantizeGraph(_ graph: Graph, samples: [[Float]], options: QuantizeOptions) throws -> (Graph, QuantizeReport) {
+    switch options.precision {
+    case .fp32:
+        return (graph, QuantizeReport(precision: .fp32, method: options.method, images: 0, layers: [], outputSQNR: .infinity, outputAgreement: 1))
+    case .fp16:
+        let g = convertWeightsToFP16(graph)
+        let (sqnr, agree) = try compareOutputs(graph, g, samples: samples, threads: options.threads)
+        return (g, QuantizeReport(precision: .fp16, method: options.method, images: samples.count, layers: [],
+                                  outputSQNR: sqnr, outputAgreement: agree))
+    case .int8, .mixed: break
+    }
+    guard graph.inputs.count == 1, !samples.isEmpty else { throw QuantizeError("calibration needs a one-input model and at least one image") }
+    let n = graph.tensors[graph.inputs[0]].elementCount
+    for s in samples where s.count != n { throw QuantizeError("calibration sample has \(s.count) values, the input needs \(n)") }
+
+    let (g, convs) = splitForQuantization(graph)
+    let stats = try calibrate(g, convs: convs, samples: samples, options: options)
+    var params: [TensorID: QuantParams] = [:]
+    for (t, obs) in stats.observers {
+        let r = chooseRange(obs, method: options.method, percentile: options.percentile)
+        let p = asymmetricInt8Params(lo: r.lo, hi: r.hi)
+        params[t] = QuantParams(scale: [p.scale], zeroPoint: [p.zeroPoint])
+    }
+
+    // Each conv alone: int8 output vs FP32 output given the same FP32 input.
+    var layers: [LayerQuantization] = []
+    for c in convs {
+        let node = g.nodes[c]
+        let sqnr = try layerSQNR(g, conv: c, params: params, input: stats.firstInputs[c]!, expected: stats.firstOutputs[c]!)
+        layers.append(LayerQuantization(name: node.name, kind: opName(node.op), macs: nodeMACs(node, g), sqnr: sqnr, int8: true))
+    }
+    var keep = Set(convs.indices.filter { options.keepFloat.contains(g.nodes[convs[$0]].name) })
+    var q = try applyQuantization(g, convs: convs.enumerated().filter { !keep.contains($0.offset) }.map(\.element), params: params)
+    var (sqnr, agree) = try compareOutputs(graph, q, samples: samples, threads: options.threads)
+    if options.precision == .mixed && sqnr < options.targetSQNR {
+        // Keep the k worst layers in float: grow k by doubling, then bisect on the first k that meets the target.
+        let worst = convs.indices.filter { !keep.contains($0) }.sorted { layers[$0].sqnr < layers[$1].sqnr }
+        func trial(_ k: Int) throws -> (Graph, Double, Double) {
+            let floatSet = keep.union(worst.prefix(k))
+            let qg = try applyQuantization(g, convs: convs.enumerated().filter { !floatSet.contains($0.offset) }.map(\.element), params: params)
+            let (s, a) = try compareOutputs(graph, qg, samples: samples, threads: options.threads)
+            return (qg, s, a)
+        }
+        var lo = 0, hi = 1
+        var best: (Int, Graph, Double, Double)? = nil
+        while hi <= worst.count {
+            let (qg, s, a) = try trial(hi)
+            if s >= options.targetSQNR { best = (hi, qg, s, a); break }
+            lo = hi; hi = hi * 2 > worst.count && hi < worst.count ? worst.count : hi * 2
+        }
+        if var b = best {
+            while b.0 - lo > 1 {
+                let mid = (lo + b.0) / 2
+                let (qg, s, a) = try trial(mid)
+                if s >= options.targetSQNR { b = (mid, qg, s, a) } else { lo = mid }
+            }
+            keep.formUnion(worst.prefix(b.0)); q = b.1; sqnr = b.2; agree = b.3
+        } else {
+            keep.formUnion(worst); q = graph; (sqnr, agree) = (.infinity, 1)
+        }
+    }
+    for i in layers.indices where keep.contains(i) { layers[i].int8 = false }
+    return (q, QuantizeReport(precision: options.precision, method: options.method, images: samples.count, layers: layers,
+                              outputSQNR: sqnr, outputAgreement: agree))
+}
+
+// MARK: - graph rewriting
+
+/// Convs that int8 can run take their residual add and any activation other than ReLU/Clip out
+/// into float nodes (the int8 output stage can only clamp). Returns the graph and the indices
+/// of the quantizable convs in it.
+func splitForQuantization(_ graph: Graph) -> (Graph, [Int]) {
+    var g = graph
+    var nodes: [Node] = []
+    var convs: [Int] = []
+    for n in graph.nodes {
+        guard case .conv(var a) = n.op, graph.tensors[n.inputs[0]].type == .float32,
+              case .float32? = graph.constants[n.inputs[1]] else { nodes.append(n); continue }
+        let clampable: Bool
+        switch a.activation {
+        case nil, .relu?, .clip?: clampable = true
+        default: clampable = false
+        }
+        if !a.hasResidual && clampable { convs.append(nodes.count); nodes.append(n); continue }
+        let out = n.outputs[0], desc = graph.tensors[out]
+        let raw = g.addTensor(TensorDesc(name: desc.name + ":conv", shape: desc.shape))
+        var inputs = n.inputs
+        let residual = a.hasResidual ? inputs.removeLast() : nil
+        let act = a.activation
+        a.hasResidual = false
+        a.activation = (residual == nil && clampable) ? act : nil
+        convs.append(nodes.count)
+        nodes.append(Node(name: n.name, op: .conv(a), inputs: inputs, outputs: [raw]))
+        var cur = raw
+        if let residual {
+            let sum = act == nil ? out : g.addTensor(TensorDesc(name: desc.name + ":sum", shape: desc.shape))
+            nodes.append(Node(name: n.name + ":residual", op: .binary(.add), inputs: [cur, residual], outputs: [sum]))
+            cur = sum
+        }
+        if let act, a.activation == nil {
+            nodes.append(Node(name: n.name + ":act", op: .unary(act), inputs: [cur], outputs: [out]))
+        }
+    }
+    g.nodes = nodes
+    return (g, convs)
+}
+
+/// The graph with `convs` in int8: quantized weights, one quantize node per float tensor read by
+/// an int8 conv (reused by every reader), a dequantize node after each int8 conv whose output
+/// anything but another int8 conv reads.
+func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]) throws -> Graph {
+    var q = g
+    var nodes: [Node] = []
+    var int8Of: [TensorID: TensorID] = [:]     // float tensor → its int8 twin
+    let convSet = Set(convs)
+    for (i, n) in g.nodes.enumerated() {
+        guard convSet.contains(i), case .conv(let a) = n.op else {
+            nodes.append(n); continue
+        }
+        let x = n.inputs[0], y = n.outputs[0], wid = n.inputs[1]
+        guard let px = params[x], let py = params[y] else { throw QuantizeError("conv '\(n.name)' was not calibrated") }
+        guard case .float32(let w)? = g.constants[wid] else { throw QuantizeError("conv '\(n.name)': weight is not a float constant") }
+        let wDesc = g.tensors[wid]
+        let (wq, scales) = int8QuantizeWeightsPerChannel(w, outputChannels: wDesc.shape[0])
+        let wqId = q.addTensor(TensorDesc(name: wDesc.name + ":int8", shape: wDesc.shape, type: .int8,
+                                          quant: QuantParams(scale: scales, zeroPoint: [Int32](repeating: 0, count: scales.count), axis: 0)),
+                               constant: .int8(wq))
+        let xq: TensorID
+        if let t = int8Of[x] { xq = t } else {
+            xq = q.addTensor(TensorDesc(name: g.tensors[x].name + ":int8", shape: g.tensors[x].shape, type: .int8, quant: px))
+            nodes.append(Node(name: g.tensors[x].name + ":quantize", op: .quantize, inputs: [x], outputs: [xq]))
+            int8Of[x] = xq
+        }
+        let yq = q.addTensor(TensorDesc(name: g.tensors[y].name + ":int8", shape: g.tensors[y].shape, type: .int8, quant: py))
+        int8Of[y] = yq
+        var inputs = n.inputs
+        inputs[0] = xq; inputs[1] = wqId
+        nodes.append(Node(name: n.name, op: .conv(a), inputs: inputs, outputs: [yq]))
+        nodes.append(Node(name: g.tensors[y].name + ":dequantize", op: .dequantize, inputs: [yq], outputs: [y]))
+    }
+    q.nodes = nodes
+    _ = removeDeadNodes(&q)   // dequantizes nobody reads, float weights now unused
+    try validate(q)
+    do { try validateGraph(q) } catch { throw QuantizeError("quantized graph is not executable: \(error)") }
+    return q
+}
+
+/// Conv and Gemm weights stored as IEEE half (half the weight bytes); the executor widens them at load.
+func convertWeightsToFP16(_ graph: Graph) -> Graph {
+    var g = graph
+    for n in g.nodes {
+        let w: TensorID
+        switch n.op {
+        case .conv: w = n.inputs[1]
+        case .gemm: w = n.inputs[1]
+        default: continue
+        }
+        guard case .float32(let v)? = g.constants[w] else { continue }
+        g.constants[w] = .float16(v.map { Float16($0).bitPattern })
+        g.tensors[w].type = .float16
+    }
+    return g
+}
+
+// MARK: - measuring
+
+struct CalibrationStats {
+    var observers: [TensorID: TensorRangeObserver]
+    var firstInputs: [Int: [Float]]
+    var firstOutputs: [Int: [Float]]
+}
+
+/// Runs the FP32 graph on every sample twice (ranges, then histograms) with every conv's input and
+/// output exposed as graph outputs (so the planner does not reuse them).
+func calibrate(_ g: Graph, convs: [Int], samples: [[Float]], options: QuantizeOptions) throws -> CalibrationStats {
+    var probe = g
+    var watched: [TensorID] = []
+    for c in convs { for t in [g.nodes[c].inputs[0], g.nodes[c].outputs[0]] where !watched.contains(t) { watched.append(t) } }
+    let base = probe.outputs.count
+    probe.outputs += watched
+    let exe = try Executor(graph: probe, threads: options.threads)
+    var observers = [TensorID: TensorRangeObserver]()
+    for t in watched { observers[t] = TensorRangeObserver() }
+    var firstIn: [Int: [Float]] = [:], firstOut: [Int: [Float]] = [:]
+    for pass in 0..<2 {
+        for (si, s) in samples.enumerated() {
+            s.withUnsafeBufferPointer { src in _ = exe.input(0).update(fromContentsOf: src) }
+            exe.run()
+            for (k, t) in watched.enumerated() {
+                let out = exe.output(base + k)
+                if pass == 0 { observers[t]!.observeRange(out) } else { observers[t]!.observeHistogram(out) }
+            }
+            if pass == 1 && si == 0 {
+                for c in convs {
+                    firstIn[c] = Array(exe.output(base + watched.firstIndex(of: g.nodes[c].inputs[0])!))
+                    firstOut[c] = Array(exe.output(base + watched.firstIndex(of: g.nodes[c].outputs[0])!))
+                }
+            }
+        }
+        if pass == 0 { for t in watched { observers[t]!.beginHistogram() } }
+    }
+    return CalibrationStats(observers: observers, firstInputs: firstIn, firstOutputs: firstOut)
+}
+
+/// One conv run alone in int8 on an FP32 input, against the FP32 output.
+func layerSQNR(_ g: Graph, conv c: Int, params: [TensorID: QuantParams], input: [Float], expected: [Float]) throws -> Double {
+    let n = g.nodes[c]
+    var sub = Graph()
+    var map: [TensorID: TensorID] = [:]
+    for t in n.inputs + n.outputs where map[t] == nil { map[t] = sub.addTensor(g.tensors[t], constant: g.constants[t]) }
+    sub.nodes = [Node(name: n.name, op: n.op, inputs: n.inputs.map { map[$0]! }, outputs: n.outputs.map { map[$0]! })]
+    sub.inputs = [map[n.inputs[0]]!]; sub.outputs = [map[n.outputs[0]]!]
+    var subParams: [TensorID: QuantParams] = [:]
+    for (t, s) in map { if let p = params[t] { subParams[s] = p } }
+    let q = try applyQuantization(sub, convs: [0], params: subParams)
+    let exe = try Executor(graph: q, threads: 1)
+    input.withUnsafeBufferPointer { src in _ = exe.input(0).update(fromContentsOf: src) }
+    exe.run()
+    return expected.withUnsafeBufferPointer { quantizationSQNR(reference: $0, test: exe.output(0)) }
+}
+
+/// Output SQNR (dB, all outputs) and argmax agreement over channel axis 1 of output 0.
+func compareOutputs(_ reference: Graph, _ test: Graph, samples: [[Float]], threads: Int) throws -> (Double, Double) {
+    let a = try Executor(graph: reference, threads: threads), b = try Executor(graph: test, threads: threads)
+    var signal = 0.0, noise = 0.0, same = 0, total = 0
+    for s in samples {
+        for exe in [a, b] { s.withUnsafeBufferPointer { src in _ = exe.input(0).update(fromContentsOf: src) }; exe.run() }
+        for o in 0..<a.outputCount {
+            let r = a.output(o), t = b.output(o)
+            for i in r.indices { signal += Double(r[i]) * Double(r[i]); let d = Double(r[i]) - Double(t[i]); noise += d * d }
+        }
+        let shape = a.outputShape(0)
+        if shape.count == 4 {
+            let C = shape[1], P = shape[2] * shape[3], r = a.output(0), t = b.output(0)
+            for img in 0..<shape[0] {
+                for p in 0..<P {
+                    var br = 0, bt = 0
+                    for c in 1..<C {
+                        if r[(img * C + c) * P + p] > r[(img * C + br) * P + p] { br = c }
+                        if t[(img * C + c) * P + p] > t[(img * C + bt) * P + p] { bt = c }
+                    }
+                    same += br == bt ? 1 : 0; total += 1
+                }
+            }
+        }
+    }
+    let sqnr = noise == 0 ? Double.infinity : 10 * log10(signal / noise)
+    return (sqnr, total == 0 ? 1 : Double(same) / Double(total))
+}

@@ -1,0 +1,215 @@
+// int8 islands inside the FP32 executor. A quantized graph (EdgeSegCompiler's quantize pass)
+// holds `quantize` nodes (float NCHW → int8), convs whose input, weight and output are int8, and
+// `dequantize` nodes (int8 → float NCHW). int8 activation tensors keep their logical NCHW shape
+// in the graph but are stored channels-last (NHWC) in the arena, the layout the int8 kernels
+// read; consecutive int8 convs therefore pass NHWC bytes to each other with no conversion, and
+// only the island boundaries transpose. Weights are packed once at load for this CPU's path.
+
+import EdgeSegKernels
+
+/// Checks a graph's element types are ones this executor runs: float32 everywhere except int8
+/// activations (quantize outputs, dequantize inputs, int8 conv inputs/outputs) and int8 conv
+/// weights. Everything the int8 kernels rely on is checked here, so a hostile file fails at load.
+func checkExecutableTypes(_ g: Graph) throws {
+    func name(_ t: TensorID) -> String { g.tensors[t].name }
+    func isActivationQuant(_ t: TensorID) -> Bool {
+        guard g.tensors[t].type == .int8, let q = g.tensors[t].quant, q.axis == nil,
+              q.scale.count == 1, q.zeroPoint.count == 1 else { return false }
+        return q.scale[0].isFinite && q.scale[0] > 0 && (-128...127).contains(q.zeroPoint[0])
+    }
+    var int8Allowed = Set<TensorID>()
+    for n in g.nodes {
+        switch n.op {
+        case .quantize:
+            guard g.tensors[n.inputs[0]].type == .float32, isActivationQuant(n.outputs[0]), g.tensors[n.inputs[0]].shape.count == 4 else {
+                throw ExecutorError("node '\(n.name)': quantize needs a float32 4-D input and an int8 output with one scale and zero point")
+            }
+            int8Allowed.insert(n.outputs[0])
+        case .dequantize:
+            guard isActivationQuant(n.inputs[0]), g.tensors[n.outputs[0]].type == .float32, g.tensors[n.outputs[0]].shape.count == 4 else {
+                throw ExecutorError("node '\(n.name)': dequantize needs an int8 4-D input with one scale and zero point and a float32 output")
+            }
+            int8Allowed.insert(n.inputs[0])
+        case .conv(let a) where g.tensors[n.inputs[0]].type != .float32:
+            let ops = try convOperands(n, a)
+            guard isActivationQuant(ops.x), isActivationQuant(n.outputs[0]), ops.residual == nil else {
+                throw ExecutorError("node '\(n.name)': int8 conv needs int8 input/output with activation quantization and no residual")
+            }
+            let w = g.tensors[ops.weight]
+            guard w.type == .int8, case .int8(let values)? = g.constants[ops.weight], let q = w.quant, q.axis == 0,
+                  q.scale.count == w.shape[0], q.zeroPoint.allSatisfy({ $0 == 0 }), q.zeroPoint.count == w.shape[0],
+                  q.scale.allSatisfy({ $0.isFinite && $0 >= 0 }), !values.contains(-128) else {
+                throw ExecutorError("node '\(n.name)': int8 conv weight '\(w.name)' must be a constant int8 tensor, symmetric per output channel in −127…127")
+            }
+            if let b = ops.bias, g.tensors[b].type != .float32 || g.constants[b] == nil {
+                throw ExecutorError("node '\(n.name)': int8 conv bias must be a float32 constant")
+            }
+            int8Allowed.formUnion([ops.x, ops.weight, n.outputs[0]])
+        case .conv, .gemm:
+            // Half-precision weights (`--precision fp16`) are widened to float32 at load.
+            if g.tensors[n.inputs[1]].type == .float16, g.constants[n.inputs[1]] != nil { int8Allowed.insert(n.inputs[1]) }
+        default: break
+        }
+    }
+    for n in g.nodes {
+        for t in n.inputs + n.outputs where g.tensors[t].type != .float32 && !int8Allowed.contains(t) {
+            throw ExecutorError("node '\(n.name)': tensor '\(name(t))' is \(g.tensors[t].type); only float32, half weights and quantized int8 conv islands run here")
+        }
+        // An int8 tensor read by anything but an int8 conv or a dequantize would be misread (layout, scale).
+        if case .conv = n.op {} else if case .dequantize = n.op {} else {
+            for t in n.inputs where g.tensors[t].type == .int8 {
+                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs and dequantize may read")
+            }
+        }
+    }
+    for t in g.inputs + g.outputs where g.tensors[t].type != .float32 {
+        throw ExecutorError("graph tensor '\(name(t))' is \(g.tensors[t].type); graph inputs and outputs are float32")
+    }
+}
+
+/// A quantized convolution ready to run: weights packed for this CPU (or tap-major for
+/// depthwise), the per-channel output stage, and its NHWC int8 operands.
+struct Int8ConvKernel {
+    var shape: Int8ConvShape
+    var batch: Int
+    var packed: Int8PackedConv?          // nil: depthwise
+    var depthwiseWeights: [Int8]
+    var stage: Int8OutputStage
+    var inputZeroPoint: Int32
+    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
+    var scratchBytes: Int
+    var weightBytes: Int { packed?.byteCount ?? depthwiseWeights.count + 12 * stage.bias.count }
+
+    var isDepthwise: Bool { packed == nil }
+    var inImage: Int { shape.inH * shape.inW * shape.inC }
+    var outImage: Int { shape.outH * shape.outW * shape.outC }
+
+    init(graph g: Graph, node n: Node, attrs a: ConvAttrs, x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>) throws {
+        let ops = try convOperands(n, a)
+        let xs = g.tensors[ops.x].shape, ws = g.tensors[ops.weight].shape
+        let xq = g.tensors[ops.x].quant!, yq = g.tensors[n.outputs[0]].quant!, wq = g.tensors[ops.weight].quant!
+        guard case .int8(let w)? = g.constants[ops.weight] else { throw ExecutorError("node '\(n.name)': int8 weight missing") }
+        var bias: [Float]? = nil
+        if let b = ops.bias, case .float32(let v)? = g.constants[b] { bias = v }
+        shape = Int8ConvShape(inH: xs[2], inW: xs[3], inC: xs[1], outC: ws[0], kH: ws[2], kW: ws[3],
+                              stride: (a.strides[0], a.strides[1]), pad: (a.pads[0], a.pads[1], a.pads[2], a.pads[3]),
+                              dilation: (a.dilations[0], a.dilations[1]), groups: a.group)
+        batch = xs[0]
+        let zpIn = xq.zeroPoint[0]
+        inputZeroPoint = zpIn
+        self.x = x; self.y = y
+        let (lo, hi) = try int8ActivationClamp(a.activation, scale: yq.scale[0], zeroPoint: yq.zeroPoint[0], node: n.name)
+        let s = shape
+        let ohwi = int8WeightsOIHWToOHWI(w, outC: s.outC, inCPerGroup: s.inCPerGroup, kH: s.kH, kW: s.kW)
+        do {
+            stage = try ohwi.withUnsafeBufferPointer {
+                try Int8OutputStage(weights: $0.baseAddress!, outputChannels: s.outC, k: s.gemmK, bias: bias,
+                                    inputScale: xq.scale[0], inputZeroPoint: zpIn, weightScales: wq.scale,
+                                    outputScale: yq.scale[0], outputZeroPoint: yq.zeroPoint[0], clampMin: lo, clampMax: hi)
+            }
+            if s.groups == s.inC && s.inC == s.outC && s.groups > 1 {
+                packed = nil
+                depthwiseWeights = int8PackDepthwiseWeights(ohwi, channels: s.outC, taps: s.kH * s.kW)
+                scratchBytes = 0
+            } else {
+                let p = try ohwi.withUnsafeBufferPointer { try packInt8Conv($0.baseAddress!, shape: s) }
+                packed = p; depthwiseWeights = []
+                scratchBytes = int8Conv2DScratchBytes(p)
+            }
+        } catch {
+            throw ExecutorError("node '\(n.name)': \(error)")
+        }
+    }
+
+    /// This part's share of the work: output pixels (GEMM convs) or output rows (depthwise).
+    func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
+        for b in 0..<batch {
+            let xi = UnsafePointer(x + b * inImage), yi = y + b * outImage
+            if let packed {
+                let r = f32PartRange(shape.outH * shape.outW, part, parts)
+                if r.isEmpty { continue }
+                int8Conv2D(input: xi, inputZeroPoint: inputZeroPoint, conv: packed, stage: stage, output: yi,
+                           scratch: scratch, pixels: r)
+            } else {
+                let r = f32PartRange(shape.outH, part, parts)
+                if r.isEmpty { continue }
+                depthwiseWeights.withUnsafeBufferPointer { w in
+                    int8DepthwiseConv2D(input: xi, inputZeroPoint: inputZeroPoint, shape: shape, weights: w.baseAddress!,
+                                        stage: stage, output: yi, outputRows: r)
+                }
+            }
+        }
+    }
+}
+
+/// The clamp a fused activation becomes in the quantized domain; anything but ReLU / Clip must
+/// stay a float op after the dequantize (the quantize pass unfuses it).
+func int8ActivationClamp(_ act: UnaryOp?, scale: Float, zeroPoint: Int32, node: String) throws -> (Int32, Int32) {
+    func q(_ v: Float) -> Int32 {
+        let r = (Double(v) / Double(scale)).rounded() + Double(zeroPoint)
+        return Int32(max(-128, min(127, r.isNaN ? 0 : r)))
+    }
+    switch act {
+    case nil: return (-128, 127)
+    case .relu?: return (max(-128, zeroPoint), 127)
+    case .clip(let lo, let hi)?: return (max(-128, q(lo)), min(127, q(hi)))
+    case let other?: throw ExecutorError("node '\(node)': activation \(other) cannot be fused into an int8 conv")
+    }
+}
+
+/// Float NCHW → int8 NHWC: q = clamp(round_half_even(x / scale) + zp), as ONNX QuantizeLinear.
+struct QuantizeStep {
+    var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Int8>
+    var batch: Int, channels: Int, pixels: Int
+    var inverseScale: Float, zeroPoint: Int32
+
+    func run(part: Int, parts: Int) {
+        let C = channels, P = pixels, zp = SIMD16<Float>(repeating: Float(zeroPoint))
+        let inv = SIMD16<Float>(repeating: inverseScale)
+        let lo = SIMD16<Float>(repeating: -128), hi = SIMD16<Float>(repeating: 127)
+        for b in 0..<batch {
+            let xb = x + b * C * P, yb = y + b * C * P
+            let r = f32PartRange(P, part, parts)
+            var p = r.lowerBound
+            while p < r.upperBound {
+                let n = min(16, r.upperBound - p)
+                for c in 0..<C {
+                    var v = SIMD16<Float>(repeating: 0)
+                    for i in 0..<n { v[i] = xb[c * P + p + i] }
+                    // NaN compares false both ways: replacing keeps clamp bounds, never traps.
+                    var q = (v * inv).rounded(.toNearestOrEven) + zp
+                    q = q.replacing(with: lo, where: .!(q .>= lo))
+                    q = q.replacing(with: hi, where: q .> hi)
+                    let qi = SIMD16<Int32>(q, rounding: .towardZero)
+                    for i in 0..<n { yb[(p + i) * C + c] = Int8(truncatingIfNeeded: qi[i]) }
+                }
+                p += n
+            }
+        }
+    }
+}
+
+/// int8 NHWC → float NCHW: x = scale · (q − zp).
+struct DequantizeStep {
+    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Float>
+    var batch: Int, channels: Int, pixels: Int
+    var scale: Float, zeroPoint: Int32
+
+    func run(part: Int, parts: Int) {
+        let C = channels, P = pixels, zp = zeroPoint
+        for b in 0..<batch {
+            let xb = x + b * C * P, yb = y + b * C * P
+            let r = f32PartRange(C, part, parts)
+            // Pixel blocks keep the strided NHWC reads of one block in cache across channels.
+            var p0 = 0
+            while p0 < P {
+                let pe = min(P, p0 + 32)
+                for c in r {
+                    let src = xb + c, dst = yb + c * P
+                    for p in p0..<pe { dst[p] = scale * Float(Int32(src[p * C]) &- zp) }
+                }
+                p0 = pe
+            }
+        }
+    }
+}
