@@ -24,6 +24,7 @@ def session(model: str, threads: int):
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3   # the demo export's unused-initializer warnings would bury the tables
     return ort.InferenceSession(model, so, providers=['CPUExecutionProvider'])
 
 
