@@ -7,9 +7,11 @@ Writes a seeded input in [0, 1) to a temp file, runs ORT (same thread count, seq
 graph optimisations) and `edgeseg bench MODEL.onnx --input-bin ... --output-bin ...` on it, then prints
 max |Δlogit|, argmax agreement and both p50 latencies with their ratio. Exit 1 when parity fails
 (max |Δ| > 1e-3 or any argmax differs)."""
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile
 import numpy as np
-import onnxruntime as ort
+
+from ortbench import seeded_input, session, time_runs
+from tables import nearest_rank
 
 ap = argparse.ArgumentParser()
 ap.add_argument("model")
@@ -19,20 +21,11 @@ ap.add_argument("--runs", type=int, default=10)
 ap.add_argument("--seed", type=int, default=0)
 a = ap.parse_args()
 
-so = ort.SessionOptions()
-so.intra_op_num_threads = a.threads
-so.inter_op_num_threads = 1
-so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-sess = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
+sess = session(a.model, a.threads)
 inp = sess.get_inputs()[0]
-x = np.random.default_rng(a.seed).random(inp.shape, dtype=np.float32)
+x = seeded_input(inp.shape, a.seed)
 ref = sess.run(None, {inp.name: x})[0]
-for _ in range(2):
-    sess.run(None, {inp.name: x})
-lat = []
-for _ in range(a.runs):
-    t = time.perf_counter(); sess.run(None, {inp.name: x}); lat.append((time.perf_counter() - t) * 1000)
-ort_p50 = float(np.percentile(lat, 50))
+ort_p50 = nearest_rank(time_runs(sess, {inp.name: x}, a.runs, warmup=2), 50)   # edgeseg bench's percentile
 
 with tempfile.TemporaryDirectory() as d:
     xin, yout, js = os.path.join(d, "x.bin"), os.path.join(d, "y.bin"), os.path.join(d, "bench.json")
