@@ -8,10 +8,8 @@ import EdgeSegReceiver
 @testable import EdgeSegPipeline
 
 /// Fixed memory after start-up: frames 50…250 of the whole pipeline (capture, slot, preprocess,
-/// executor, inspect, alarms, UDP sends, link thread with heartbeats and ACKs, watchdog)
-/// allocate nothing on the capture, inference, link and monitor threads.
-/// Known issue (open in #7): inside the running pipeline the executor's pool worker shows about
-/// two allocations per frame, although the same executor alone allocates nothing (next test).
+/// executor with its pool worker, inspect, alarms, UDP sends, link thread with heartbeats and
+/// ACKs, watchdog) allocate nothing on any of its threads.
 @Test func steadyStatePipelineMakesNoHeapAllocations() throws {
     alloc_counter_begin_session()
     defer { alloc_counter_end_session() }
@@ -30,22 +28,28 @@ import EdgeSegReceiver
     profile.inspect.rules = ClassRuleFixture.rules
     let measured = Mutex<Int64>(-1)
     var options = RunOptions(profile: profile, maxFrames: 250, udpTargetOverride: "127.0.0.1:\(port)", log: { _ in })
-    // The pipeline's own threads (named edgeseg-*) and the inference thread (this one).
-    // The executor's pool workers are left out: see the known issue below.
+    // Every thread of the pipeline opts in: the capture, link and monitor threads, and through
+    // `runOnEveryThread` the inference thread (this one, pool part 0) and the pool worker.
     options.onThreadStart = {
-        if Thread.current.name?.hasPrefix("edgeseg-") == true { alloc_counter_track_this_thread() }
+        alloc_counter_track_this_thread()
+        hookedThreads.add(1, ordering: .relaxed)
+        if currentThreadName().hasPrefix("edgeseg-") { namedThreads.add(1, ordering: .relaxed) }
     }
     options.onFrame = { n in
         if n == 50 { alloc_counter_reset() }
         if n == 250 { let c = alloc_counter_count(); measured.withLock { $0 = c } }
     }
-    alloc_counter_track_thread(1)
     let report = try runPipeline(graph: colourSegmenter(), modelName: "colour", options: options)
     alloc_counter_track_thread(0)
     #expect(report.framesProcessed == 250)
     #expect(report.messagesSent > 250)
+    #expect(hookedThreads.load(ordering: .relaxed) == 5)   // inference + 1 pool worker + 3 pipeline threads
+    #expect(namedThreads.load(ordering: .relaxed) == 4)    // all but this one carry their names (edgeseg-*)
     #expect(measured.withLock { $0 } == 0)
 }
+
+private let hookedThreads = Atomic<Int>(0)
+private let namedThreads = Atomic<Int>(0)
 
 /// The same executor outside the pipeline, pool workers included, with pauses between runs.
 @Test func executorAloneMakesNoHeapAllocationsIncludingPoolWorkers() throws {
