@@ -5,6 +5,7 @@ import CAllocCounter
 import EdgeSegCore
 import EdgeSegLink
 import EdgeSegReceiver
+import EdgeSegInspect
 @testable import EdgeSegPipeline
 
 /// Fixed memory after start-up: frames 50…250 of the whole pipeline (capture, slot, preprocess,
@@ -25,7 +26,14 @@ import EdgeSegReceiver
     profile.link.heartbeatMs = 50
     profile.link.maskIntervalMs = 20
     profile.report.consoleSummary = false      // formatting a console line allocates
-    profile.inspect.rules = ClassRuleFixture.rules
+    // A square ROI on the rope (no letterbox bars, which would hold a class-1 alarm up for good):
+    // the worn patch and the broken wire pass through it, so alarms are raised, change severity
+    // and clear all through the window, and ALARM messages, retries and ACKs run too.
+    profile.preprocess.roi = [54, 34, 52, 52]
+    profile.inspect.rules = [
+        ClassRule(classIndex: 1, name: "reddish", minPixels: 160, persistK: 1, persistN: 1, clearFrames: 2, severityPixels: [320, 640]),
+        ClassRule(classIndex: 2, name: "bright", minPixels: 160, persistK: 1, persistN: 1, clearFrames: 2, severityPixels: [320, 640]),
+    ]
     let measured = Mutex<Int64>(-1)
     var options = RunOptions(profile: profile, maxFrames: 250, udpTargetOverride: "127.0.0.1:\(port)", log: { _ in })
     // Every thread of the pipeline opts in: the capture, link and monitor threads, and through
@@ -43,6 +51,7 @@ import EdgeSegReceiver
     alloc_counter_track_thread(0)
     #expect(report.framesProcessed == 250)
     #expect(report.messagesSent > 250)
+    #expect(report.alarmsRaised >= 5 && report.alarmsUpdated >= 5 && report.alarmsCleared >= 5)
     #expect(hookedThreads.load(ordering: .relaxed) == 5)   // inference + 1 pool worker + 3 pipeline threads
     #expect(namedThreads.load(ordering: .relaxed) == 4)    // all but this one carry their names (edgeseg-*)
     #expect(measured.withLock { $0 } == 0)
