@@ -263,9 +263,9 @@ public final class Executor: @unchecked Sendable {
         case .int8Conv(let k):
             int8Kernels[k].run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .quantize(let q):
-            q.run(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
+            q.quantize(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
         case .dequantize(let d):
-            d.run(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
+            d.dequantize(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -409,20 +409,14 @@ struct Lowering {
             case .conv(let a) where g.tensors[n.inputs[0]].type == .int8:
                 kernels.append(try Int8ConvKernel(graph: g, node: n, attrs: a, x: try int8Ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0])))
                 add(.int8Conv(kernels.count - 1), work: nodeMACs(n, g) / 8)
-            case .quantize:
-                let s = shape(n.inputs[0])
+            case .quantize, .dequantize:
+                let isQuantize = n.op == .quantize
+                let f = isQuantize ? n.inputs[0] : n.outputs[0], q = isQuantize ? n.outputs[0] : n.inputs[0]
+                let s = shape(f), qp = g.tensors[q].quant!
                 boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
-                add(.quantize(QuantizeStep(x: try ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0]), batch: s[0], channels: s[1],
-                                           pixels: s[2] * s[3], scale: g.tensors[n.outputs[0]].quant!.scale[0],
-                                           zeroPoint: g.tensors[n.outputs[0]].quant!.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]))),
-                    work: g.tensors[n.inputs[0]].elementCount)
-            case .dequantize:
-                let s = shape(n.inputs[0])
-                boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
-                add(.dequantize(DequantizeStep(x: try int8Ptr(n.inputs[0]), y: try ptr(n.outputs[0]), batch: s[0], channels: s[1],
-                                               pixels: s[2] * s[3], scale: g.tensors[n.inputs[0]].quant!.scale[0],
-                                               zeroPoint: g.tensors[n.inputs[0]].quant!.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]))),
-                    work: g.tensors[n.inputs[0]].elementCount)
+                let b = Int8BoundaryStep(float: try ptr(f), int8: try int8Ptr(q), batch: s[0], channels: s[1], pixels: s[2] * s[3],
+                                         scale: qp.scale[0], zeroPoint: qp.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]))
+                add(isQuantize ? .quantize(b) : .dequantize(b), work: g.tensors[f].elementCount)
             case .conv(let a):
                 let ops = try convOperands(n, a)
                 guard g.constants[ops.weight] != nil else { throw ExecutorError("node '\(n.name)': conv weight must be a constant") }

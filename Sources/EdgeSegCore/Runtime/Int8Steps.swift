@@ -173,13 +173,15 @@ func int8BoundaryTileBytes(channels: Int) -> Int { max(1 << 16, 16 * channels) }
 /// Float NCHW → int8 NHWC: q = clamp(round_half_even(x / scale) + zp), as ONNX QuantizeLinear.
 /// Each thread takes a range of pixels; per block of pixels every channel's contiguous run is
 /// quantized 16 at a time into a channel-major tile, which is then written out pixel-major.
-struct QuantizeStep {
-    var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Int8>
+/// A quantize or dequantize node: the float NCHW tensor, its int8 NHWC twin, the parameters.
+struct Int8BoundaryStep {
+    var float: UnsafeMutablePointer<Float>, int8: UnsafeMutablePointer<Int8>
     var batch: Int, channels: Int, pixels: Int
     var scale: Float, zeroPoint: Int32
     var tileBytes: Int
 
-    func run(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
+    func quantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
+        let x = float, y = int8
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
         let zp = SIMD16<Float>(repeating: Float(zeroPoint)), sc = SIMD16<Float>(repeating: scale)
         let lo = SIMD16<Float>(repeating: -128), hi = SIMD16<Float>(repeating: 127)
@@ -224,16 +226,10 @@ struct QuantizeStep {
             }
         }
     }
-}
 
-/// int8 NHWC → float NCHW: x = scale · (q − zp), through the same kind of tile.
-struct DequantizeStep {
-    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Float>
-    var batch: Int, channels: Int, pixels: Int
-    var scale: Float, zeroPoint: Int32
-    var tileBytes: Int
-
-    func run(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
+    /// int8 NHWC → float NCHW: x = scale · (q − zp), through the same kind of tile.
+    func dequantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
+        let x = int8, y = float
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
         let zp = SIMD16<Int32>(repeating: zeroPoint &- float32RoundingMagicBits), sc = SIMD16<Float>(repeating: scale)
         let magic = SIMD16<Float>(repeating: float32RoundingMagic)

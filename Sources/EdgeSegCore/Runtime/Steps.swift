@@ -36,8 +36,8 @@ struct MatMulStep {
 enum StepKind {
     case conv(ConvStep)
     case int8Conv(Int)                     // index into the executor's int8 kernels
-    case quantize(QuantizeStep)
-    case dequantize(DequantizeStep)
+    case quantize(Int8BoundaryStep)
+    case dequantize(Int8BoundaryStep)
     case gemm(GemmStep)
     case matMul(MatMulStep)
     case binary(F32BinaryOp, F32Broadcast, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
