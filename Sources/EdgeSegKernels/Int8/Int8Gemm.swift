@@ -157,25 +157,41 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
       for b in 0..<packed.blocks {
         let c0 = b * nr, cols = min(nr, packed.n - c0)
         #if arch(x86_64)
-        if (path == .vnni || path == .avx2) && cols == 16 {
-          // full block: the tier requantizes in its own vector lanes
-          withUnsafeTemporaryAllocation(of: Int32.self, capacity: 16) { biasTotal in
-            for j in 0..<16 { biasTotal[j] = bias[stageOffset + c0 + j] &+ correction[c0 + j] }
+        if path == .vnni || path == .avx2 {
+          // The tier requantizes 16 channels in its own vector lanes. A partial block (pruned
+          // widths are rarely multiples of 16) runs the same tile on zero-padded weights with
+          // padded stage values into a 16-wide staging tile, then copies its `cols` channels out.
+          withUnsafeTemporaryAllocation(of: Int32.self, capacity: 48) { stageBuf in
+          withUnsafeTemporaryAllocation(of: Int8.self, capacity: 16 * 8) { staging in
+            let biasTotal = stageBuf.baseAddress!, mp = biasTotal + 16, sp = biasTotal + 32
+            for j in 0..<16 {
+              let inside = j < cols
+              biasTotal[j] = inside ? bias[stageOffset + c0 + j] &+ correction[c0 + j] : 0
+              mp[j] = inside ? mult[stageOffset + c0 + j] : 0
+              sp[j] = inside ? shift[stageOffset + c0 + j] : 0
+            }
             var r0 = 0
             while r0 < bandRows {
               let pp = UnsafeRawPointer(panels + r0 / mr * panelBytes), wp = w + b * packed.blockStride
-              let bt = UnsafeRawPointer(biasTotal.baseAddress!), mp = UnsafeRawPointer(mult + stageOffset + c0)
-              let sp = UnsafeRawPointer(shift + stageOffset + c0), op = out + (band0 + r0) * ldc + c0
               let rows = min(mr, bandRows - r0)
+              let direct = cols == 16
+              let op = direct ? out + (band0 + r0) * ldc + c0 : staging.baseAddress!
+              let ld = direct ? ldc : 16
               if path == .vnni {
-                int8TileVNNIRequant(panel: pp, weights: wp, kQuads: k4 / 4, biasTotal: bt, multiplier: mp, shift: sp,
-                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ldc, rows: rows)
+                int8TileVNNIRequant(panel: pp, weights: wp, kQuads: k4 / 4, biasTotal: biasTotal, multiplier: mp, shift: sp,
+                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ld, rows: rows)
               } else {
-                int8TileAVX2Requant(panel: pp, weights: wp, kPairs: k4 / 2, biasTotal: bt, multiplier: mp, shift: sp,
-                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ldc, rows: rows)
+                int8TileAVX2Requant(panel: pp, weights: wp, kPairs: k4 / 2, biasTotal: biasTotal, multiplier: mp, shift: sp,
+                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ld, rows: rows)
+              }
+              if !direct {
+                for r in 0..<rows {
+                  (out + (band0 + r0 + r) * ldc + c0).update(from: staging.baseAddress! + r * 16, count: cols)
+                }
               }
               r0 += mr
             }
+          }
           }
           continue
         }
