@@ -5,8 +5,10 @@
 # message that names the file and the problem.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build --product edgeseg -j 2 >/dev/null
-BIN="$(swift build --show-bin-path)/edgeseg"
+if [ -z "${EDGESEG_BIN:-}" ]; then
+  swift build --product edgeseg -j 2 >/dev/null
+fi
+BIN="${EDGESEG_BIN:-$(swift build --show-bin-path)/edgeseg}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$BIN" compile models/demo.onnx -o "$tmp/demo.edgeseg" >/dev/null
