@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 import Testing
 import EdgeSegCapture
 import EdgeSegCore
@@ -176,12 +175,12 @@ func expectFramesAccountedFor(_ r: RunReport, _ lines: [String]) {
 
         #expect(deliveredBefore && raisedWhileAway && caughtUp)
         #expect(awayEvents >= 4)
-        let lines_ = logged()
-        expectFramesAccountedFor(report, lines_)
+        let allLines = logged()
+        expectFramesAccountedFor(report, allLines)
 
         // No alarm lost, none twice: the store holds every event the board raised exactly once.
         let events = report.alarmsRaised + report.alarmsUpdated + report.alarmsCleared
-        #expect(events == lines_.count { $0.hasPrefix("alarm ") })
+        #expect(events == allLines.count { $0.hasPrefix("alarm ") })
         let rows = try AlarmStore(path: store).all()
         #expect(rows.count == events)
         #expect(Set(rows.map { "\($0.sessionId)/\($0.alarmId)/\($0.revision)" }).count == rows.count)
@@ -194,7 +193,7 @@ func expectFramesAccountedFor(_ r: RunReport, _ lines: [String]) {
         #expect(report.alarmRetransmissions > 0)
         #expect(report.alarmQueuePeak >= 2)
         #expect(report.ackOutages >= 1)
-        #expect(lines_.contains { $0.contains("unacknowledged") })
+        #expect(allLines.contains { $0.contains("unacknowledged") })
         // (No gap is expected at the second receiver: a fresh receiver has no earlier sequence
         // number to compare with, as after a PC restart.)
         let beats = pc.heartbeats
