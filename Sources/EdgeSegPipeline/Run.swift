@@ -43,6 +43,10 @@ final class RunCounters: Sendable {
     let cleared = Atomic<Int>(0)
     let watchdog = Atomic<Int>(0)
     let activeAlarms = Atomic<Int>(0)
+    /// Most alarm events waiting for an ACK at once (grows while the PC is away).
+    let queuePeak = Atomic<Int>(0)
+    /// Episodes of alarms left unacknowledged past FaultWatch.outageAfter.
+    let ackOutages = Atomic<Int>(0)
 }
 
 /// Starts a thread that names itself first (see `setCurrentThreadName` for why not `Thread.name`).
@@ -191,6 +195,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
     let linkThread = startThread("edgeseg-link") {
         onThreadStart?()
         let thermal = ThermalZone()
+        var faults = FaultWatch(now: start)
         var latencies = [StageLatency]()
         latencies.reserveCapacity(8)
         while !beats.stop.load(ordering: .relaxed) {
@@ -207,7 +212,8 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             }
             let stats = captureStats.withLock { $0 }
             let seconds = Double(now - start) / 1e9
-            link.with { l in
+            // Figures read under the lock; the fault log is written after it is released.
+            let (depth, lc) = link.with { l in
                 l.stats.fps = Float(Double(counters.processed.load(ordering: .relaxed)) / max(seconds, 1e-3))
                 l.stats.framesProcessed = UInt32(truncatingIfNeeded: counters.processed.load(ordering: .relaxed))
                 l.stats.framesDropped = UInt32(truncatingIfNeeded: slot.dropped + stats.dropped + stats.driverDropped)
@@ -217,7 +223,14 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
                 l.stats.latencies.removeAll(keepingCapacity: true)
                 l.stats.latencies.append(contentsOf: latencies)
                 l.poll(now: now)
+                return (l.alarmQueueDepth, l.counters)
             }
+            if depth > counters.queuePeak.load(ordering: .relaxed) { counters.queuePeak.store(depth, ordering: .relaxed) }
+            faults.check(FaultFigures(corruptFrames: stats.corrupt, undecodableFrames: counters.rejected.load(ordering: .relaxed),
+                                          rxRejected: lc.rxRejected, sendErrors: lc.sendErrors,
+                                          queueOverflows: lc.alarmQueueOverflows, alarmsAcked: lc.alarmsAcked,
+                                          queueDepth: depth), now: now, log: log)
+            counters.ackOutages.store(faults.outages, ordering: .relaxed)
             usleep(5_000)
         }
     }
@@ -306,6 +319,9 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
                 let c = tracker.events[i]
                 l.raiseAlarm(alarmEvent(c, frameID: frameID, stride: inputPixelsPerMaskPixel, mm2: mm2Scale), now: now)
             }
+            if l.alarmQueueDepth > counters.queuePeak.load(ordering: .relaxed) {
+                counters.queuePeak.store(l.alarmQueueDepth, ordering: .relaxed)
+            }
             _ = l.sendMask(frameId: frameID, width: head.width, height: head.height, classCount: UInt8(head.classes),
                            pixels: UnsafeBufferPointer(mask), now: now)
         }
@@ -349,14 +365,25 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
         seconds: seconds, cameraFps: p.camera.fps, processedFps: Double(processed) / max(seconds, 1e-9),
         framesCaptured: stats.frames, framesProcessed: processed, framesStale: slot.dropped,
         framesRejected: counters.rejected.load(ordering: .relaxed) + stats.corrupt,
+        framesCorrupt: stats.corrupt, framesUndecodable: counters.rejected.load(ordering: .relaxed),
         captureStalls: stats.stalls, cameraDisconnects: stats.disconnects, cameraReopens: stats.reopens,
         alarmsRaised: counters.raised.load(ordering: .relaxed), alarmsUpdated: counters.updated.load(ordering: .relaxed),
         alarmsCleared: counters.cleared.load(ordering: .relaxed), alarmsAcked: linkCounters.alarmsAcked,
         alarmsPendingAtExit: link.with { $0.alarmQueueDepth }, alarmQueueOverflows: linkCounters.alarmQueueOverflows,
-        alarmRetransmissions: linkCounters.alarmRetransmissions, messagesSent: linkCounters.messagesSent,
-        sendErrors: linkCounters.sendErrors, watchdogReports: counters.watchdog.load(ordering: .relaxed),
+        alarmRetransmissions: linkCounters.alarmRetransmissions, alarmQueuePeak: counters.queuePeak.load(ordering: .relaxed),
+        ackOutages: counters.ackOutages.load(ordering: .relaxed), messagesSent: linkCounters.messagesSent,
+        heartbeatsSent: linkCounters.heartbeatsSent, sendErrors: linkCounters.sendErrors,
+        rxRejected: linkCounters.rxRejected.total, rxRejectedByReason: rejectReasons(linkCounters.rxRejected),
+        watchdogReports: counters.watchdog.load(ordering: .relaxed),
         arenaBytes: engine.arenaBytes, weightBytes: engine.weightBytes, peakRSSBytes: peakRSSBytes(),
         latencyMs: latency)
+}
+
+/// Non-zero reject counts by protocol name (docs/protocol.md §6).
+func rejectReasons(_ c: RejectCounters) -> [String: UInt64] {
+    var out = [String: UInt64]()
+    for r in RejectReason.allCases where c[r] > 0 { out[r.name] = c[r] }
+    return out
 }
 
 /// Which of our stages fills each heartbeat latency slot of the protocol.

@@ -13,7 +13,12 @@ public struct RunReport: Codable, Sendable {
     public var framesProcessed: UInt64
     /// Frames replaced in the newest-frame slot before inference took them.
     public var framesStale: UInt64
+    /// Frames skipped as bad: framesCorrupt + framesUndecodable (the heartbeat's decode errors).
     public var framesRejected: UInt64
+    /// Damaged frames the source skipped (cut-off JPEG spans, V4L2 error buffers).
+    public var framesCorrupt: UInt64
+    /// Frames the preprocessor could not decode (JPEG decoder errors and warnings).
+    public var framesUndecodable: UInt64
     public var captureStalls: UInt64
     public var cameraDisconnects: UInt64
     public var cameraReopens: UInt64
@@ -24,8 +29,16 @@ public struct RunReport: Codable, Sendable {
     public var alarmsPendingAtExit: Int
     public var alarmQueueOverflows: UInt64
     public var alarmRetransmissions: UInt64
+    /// Most alarm events unacknowledged at once (the queue holds 32).
+    public var alarmQueuePeak: Int
+    /// Times alarms went unacknowledged for over a second (PC receiver down or unreachable).
+    public var ackOutages: Int
     public var messagesSent: UInt64
+    public var heartbeatsSent: UInt64
     public var sendErrors: UInt64
+    /// Incoming messages (ACKs) the board rejected: garbage on a serial line, bad HMAC, …
+    public var rxRejected: UInt64
+    public var rxRejectedByReason: [String: UInt64]
     public var watchdogReports: Int
     public var arenaBytes: Int
     public var weightBytes: Int

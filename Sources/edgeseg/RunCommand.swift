@@ -56,10 +56,10 @@ func printReport(_ r: RunReport) {
 
     ── EdgeSeg run report ─────────────────────────────────────────────
     board \(r.board), model \(r.model) (\(r.precision)), \(r.threads) threads, \(String(format: "%.1f", r.seconds)) s
-    frames: captured \(r.framesCaptured), processed \(r.framesProcessed) (\(String(format: "%.2f", r.processedFps)) fps vs camera \(String(format: "%.1f", r.cameraFps)) fps), stale \(r.framesStale), rejected \(r.framesRejected)
+    frames: captured \(r.framesCaptured), processed \(r.framesProcessed) (\(String(format: "%.2f", r.processedFps)) fps vs camera \(String(format: "%.1f", r.cameraFps)) fps), stale \(r.framesStale), rejected \(r.framesRejected) (\(r.framesCorrupt) damaged, \(r.framesUndecodable) undecodable)
     camera: stalls \(r.captureStalls), disconnects \(r.cameraDisconnects), reopens \(r.cameraReopens)
-    alarms: raised \(r.alarmsRaised), updated \(r.alarmsUpdated), cleared \(r.alarmsCleared); acked \(r.alarmsAcked), pending \(r.alarmsPendingAtExit), queue overflows \(r.alarmQueueOverflows), retransmissions \(r.alarmRetransmissions)
-    link: \(r.messagesSent) messages, \(r.sendErrors) send errors; watchdog reports \(r.watchdogReports)
+    alarms: raised \(r.alarmsRaised), updated \(r.alarmsUpdated), cleared \(r.alarmsCleared); acked \(r.alarmsAcked), pending \(r.alarmsPendingAtExit), queue overflows \(r.alarmQueueOverflows), retransmissions \(r.alarmRetransmissions), queue peak \(r.alarmQueuePeak), ACK outages \(r.ackOutages)
+    link: \(r.messagesSent) messages (\(r.heartbeatsSent) heartbeats), \(r.sendErrors) send errors, \(r.rxRejected) incoming rejected\(r.rxRejectedByReason.isEmpty ? "" : " " + r.rxRejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); watchdog reports \(r.watchdogReports)
     memory: arena \(r.arenaBytes >> 10) KiB, weights \(r.weightBytes >> 10) KiB, peak RSS \(r.peakRSSBytes >> 20) MiB
     latency (ms)       count       p50       p90       p99       max
     """)
