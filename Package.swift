@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: release),
         .executableTarget(name: "edgeseg", dependencies: [
-            "EdgeSegPipeline", "EdgeSegCompiler", "EdgeSegReceiver",
+            "EdgeSegPipeline", "EdgeSegCompiler", "EdgeSegReceiver", "EdgeSegKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -127,7 +127,9 @@ public struct AlarmTracker: ~Copyable {
 /// the area falls below `hysteresis` × the threshold of the current level.
 func severity(_ rule: ClassRule, area: Int, current: Int) -> Int {
     var level = 1
-    for threshold in rule.severityPixels where area >= threshold { level += 1 }
+    // Indexed: a debug build's `for x in array` mallocs per element (the pipeline's
+    // zero-allocation test runs debug code; see `heartbeatStages` in EdgeSegPipeline).
+    for i in rule.severityPixels.indices where area >= rule.severityPixels[i] { level += 1 }
     if level >= current { return level }
     var kept = level
     for s in stride(from: current, to: level, by: -1) {

@@ -27,7 +27,7 @@ public struct BoardProfile: Sendable, Equatable {
         public var buffers = 4
         public var loop = true                     // replay sources restart at the end
     }
-    public enum Precision: String, Sendable { case fp32, fp16, int8 }
+    public enum Precision: String, Sendable { case fp32, fp16, int8, mixed }
     public struct Model: Sendable, Equatable {
         public var path = "models/demo.onnx"       // .onnx is compiled at start-up, .edgeseg is loaded
         public var precision: Precision = .fp32

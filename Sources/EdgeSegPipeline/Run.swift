@@ -45,11 +45,25 @@ final class RunCounters: Sendable {
     let activeAlarms = Atomic<Int>(0)
 }
 
+/// Starts a thread that names itself first (see `setCurrentThreadName` for why not `Thread.name`).
+func startThread(_ name: String, _ body: @escaping @Sendable () -> Void) -> Thread {
+    let t = Thread {
+        setCurrentThreadName(name)
+        body()
+    }
+    t.start()
+    return t
+}
+
 /// Runs the board pipeline on `graph` until a stop condition; returns the final report.
 public func runPipeline(graph loaded: Graph, modelName: String, options: RunOptions,
                         control: PipelineControl = PipelineControl()) throws -> RunReport {
     let p = options.profile
     let log = options.log
+    guard loaded.precision == p.model.precision.rawValue else {
+        throw PipelineError.setup("model \(modelName) is \(loaded.precision) but the board profile says precision = \"\(p.model.precision.rawValue)\"; "
+            + "compile it with `edgeseg compile MODEL.onnx -o OUT.edgeseg --precision \(p.model.precision.rawValue) --calib DIR` or change the profile")
+    }
     let graph = droppingFinalResize(loaded)
     let head = try maskHead(of: graph)
     let engine: Executor
@@ -151,7 +165,7 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
     let captureStats = Mutex(CaptureStats())
     let onThreadStart = options.onThreadStart
     if let onThreadStart { engine.runOnEveryThread(onThreadStart) }
-    let capture = Thread {
+    let capture = startThread("edgeseg-capture") {
         onThreadStart?()
         let source = sourceBox.source
         while !control.isStopped {
@@ -172,11 +186,9 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
         }
         slot.finish()
     }
-    capture.name = "edgeseg-capture"
-    capture.start()
 
     // Link thread: ACKs, retries, heartbeats.
-    let linkThread = Thread {
+    let linkThread = startThread("edgeseg-link") {
         onThreadStart?()
         let thermal = ThermalZone()
         var latencies = [StageLatency]()
@@ -186,7 +198,8 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             beats.link.store(now, ordering: .relaxed)
             book.with { b in
                 latencies.removeAll(keepingCapacity: true)
-                for (stage, ours) in heartbeatStages {
+                for i in heartbeatStages.indices {   // indexed: see `heartbeatStages`
+                    let (stage, ours) = heartbeatStages[i]
                     let s = b.summary(ours)
                     latencies.append(StageLatency(stage, p50Micros: UInt32(s.p50Ms * 1000), p99Micros: UInt32(s.p99Ms * 1000),
                                                   maxMicros: UInt32(min(s.maxMs * 1000, 4e9))))
@@ -208,11 +221,9 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             usleep(5_000)
         }
     }
-    linkThread.name = "edgeseg-link"
-    linkThread.start()
 
     // Monitor thread: watchdog and console summary.
-    let monitor = Thread {
+    let monitor = startThread("edgeseg-monitor") {
         onThreadStart?()
         var stuck = [false, false, false]
         var nextSummary = start + UInt64(p.report.summaryIntervalS * 1e9)
@@ -243,8 +254,6 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             }
         }
     }
-    monitor.name = "edgeseg-monitor"
-    monitor.start()
 
     // Inference: this thread.
     let input = UnsafeMutableRawPointer(engine.input(0).baseAddress!)
@@ -293,7 +302,8 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             let now = monotonicNanoseconds()
             l.sendDetections(frameId: frameID, captureTimestampMicros: frame.captureNs / 1000,
                              defects: UnsafeBufferPointer(rebasing: records[0..<found.count]), now: now)
-            for c in tracker.events.prefix(changes) {
+            for i in 0..<changes {
+                let c = tracker.events[i]
                 l.raiseAlarm(alarmEvent(c, frameID: frameID, stride: inputPixelsPerMaskPixel, mm2: mm2Scale), now: now)
             }
             _ = l.sendMask(frameId: frameID, width: head.width, height: head.height, classCount: UInt8(head.classes),
@@ -305,7 +315,8 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
             if changes > 0 { b.recordAlarm(captureNs: frame.captureNs, sentNs: stamps.sentNs) }
         }
         let processedNow = counters.processed.add(1, ordering: .relaxed).newValue
-        for c in tracker.events.prefix(changes) {
+        for i in 0..<changes {
+            let c = tracker.events[i]
             switch c.transition {
             case .raised: counters.raised.add(1, ordering: .relaxed); counters.activeAlarms.add(1, ordering: .relaxed)
             case .updated: counters.updated.add(1, ordering: .relaxed)
@@ -349,6 +360,10 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
 }
 
 /// Which of our stages fills each heartbeat latency slot of the protocol.
+/// Per-frame code walks arrays by index: in a debug build `for x in array` (and over a slice or
+/// `prefix`) goes through the unspecialised `IndexingIterator.next`, whose `subscript.read`
+/// coroutine mallocs its frame for every element (release builds inline it away). The
+/// zero-allocation test runs debug code, so this keeps it meaningful.
 let heartbeatStages: [(LatencyStage, PipelineStage)] = [
     (.capture, .dequeue), (.preprocess, .preprocess), (.inference, .inference),
     (.inspect, .inspect), (.link, .send), (.glassToSent, .glassToSent),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EdgeSegCore
+import EdgeSegKernels
 import EdgeSegPipeline
 import Foundation
 #if canImport(Glibc)
@@ -9,7 +10,7 @@ import Glibc
 /// `edgeseg bench model.edgeseg --threads N --runs R [--json FILE]`: load, first run, warm-up and
 /// steady-state latency (p50/p90/p99/max), a per-layer profile, peak RSS and the memory budget.
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark the FP32 executor on a compiled model.")
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmark a compiled model (fp32, fp16 weights, int8 or mixed) on the executor.")
 
     @Argument(help: "The .edgeseg file.") var model: String
     @Option(help: "Threads (the calling thread counts as one).") var threads = 1
@@ -72,7 +73,7 @@ struct BenchCommand: ParsableCommand {
         let macs = prof.reduce(0) { $0 + $1.macs }
         let peakRSS = peakRSSBytes()
 
-        print("model \(model): \(g.nodes.count) nodes, \(String(format: "%.2f", Double(macs) / 1e9)) GMAC, threads \(threads)\(pins.map { " pinned \($0)" } ?? "")")
+        print("model \(model) (\(g.precision)\(g.precision == "fp32" || g.precision == "fp16" ? "" : ", int8 path " + Int8Path.preferred().name)): \(g.nodes.count) nodes, \(String(format: "%.2f", Double(macs) / 1e9)) GMAC, threads \(threads)\(pins.map { " pinned \($0)" } ?? "")")
         print(String(format: "load %.1f ms   first run %.2f ms   warm-up %.2f ms/run", loadMs, firstMs, warmMs))
         print(String(format: "steady state over %d runs: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms  (%.2f GMAC/s at p50)",
                      runs, pct(50), pct(90), pct(99), lat.last!, Double(macs) / 1e9 / (pct(50) / 1000)))
@@ -93,7 +94,7 @@ struct BenchCommand: ParsableCommand {
             let layers: [[String: Any]] = prof.map { ["node": $0.name, "op": $0.op, "ms": $0.seconds * 1000, "macs": $0.macs,
                                                       "share": total > 0 ? $0.seconds / total : 0] }
             let obj: [String: Any] = [
-                "model": model, "threads": threads, "runs": runs, "affinity": pins ?? [],
+                "model": model, "precision": g.precision, "int8_path": Int8Path.preferred().name, "threads": threads, "runs": runs, "affinity": pins ?? [],
                 "load_ms": loadMs, "first_run_ms": firstMs, "warmup_ms": warmMs,
                 "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99), "max_ms": lat.last!, "latencies_ms": lat,
                 "macs": macs, "arena_bytes": exe.arenaBytes, "no_reuse_bytes": exe.plan.noReuseBytes,

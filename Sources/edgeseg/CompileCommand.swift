@@ -26,7 +26,7 @@ struct CompileCommand: ParsableCommand {
     var calib: String?
 
     @Option(name: .customLong("calib-method"), help: "Activation range: minmax, percentile, kl (entropy) or mse.")
-    var calibMethod: CalibrationMethod = .percentile
+    var calibMethod: CalibrationMethod = .mse
 
     @Option(help: "Two-sided percentile for --calib-method percentile.") var percentile: Double = 99.99
     @Option(name: .customLong("calib-limit"), help: "Use at most this many calibration images.") var calibLimit: Int = 32
@@ -34,6 +34,8 @@ struct CompileCommand: ParsableCommand {
     @Option(name: .customLong("keep-float"), parsing: .singleValue, help: "Conv node kept in float (repeatable).")
     var keepFloat: [String] = []
     @Option(help: "Threads for calibration runs.") var threads: Int = 2
+    @Option(name: .customLong("int8-min-macs"), help: "Convs with fewer MACs stay float (each int8 island costs a quantize/dequantize).")
+    var int8MinMACs: Int = 2_000_000
 
     func run() throws {
         if (precision == .int8 || precision == .mixed) && calib == nil {
@@ -63,7 +65,7 @@ struct CompileCommand: ParsableCommand {
             do {
                 (graph, q) = try quantizeGraph(graph, samples: samples, options: QuantizeOptions(
                     precision: precision, method: calibMethod, percentile: percentile, targetSQNR: targetSQNR,
-                    keepFloat: Set(keepFloat), threads: threads))
+                    keepFloat: Set(keepFloat), threads: threads, minMACs: int8MinMACs))
             } catch { throw CompileFailure(description: "\(model): quantization: \(error)") }
             for line in q.lines { print(line) }
         }

@@ -1,5 +1,6 @@
 // Test-only: counts heap allocations (malloc, calloc, realloc, memalign family) made by
 // threads that opted in, so a test can prove a code path allocates nothing.
+// EDGESEG_ALLOC_BACKTRACE=1 prints the thread name and a backtrace for every counted allocation.
 #pragma once
 #include <stdint.h>
 

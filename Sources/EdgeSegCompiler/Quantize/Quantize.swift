@@ -26,10 +26,13 @@ public struct QuantizeOptions: Sendable {
     /// Node names the user keeps in float.
     public var keepFloat: Set<String>
     public var threads: Int
-    public init(precision: Precision = .int8, method: CalibrationMethod = .percentile, percentile: Double = 99.99,
-                targetSQNR: Double = 30, keepFloat: Set<String> = [], threads: Int = 2) {
+    /// Convs with fewer MACs stay float: the int8 gain is nil and each would add a quantize /
+    /// dequantize boundary (GGCA's MLP convs on pooled 1×1 maps, the ASPP's pooled branch).
+    public var minMACs: Int
+    public init(precision: Precision = .int8, method: CalibrationMethod = .mse, percentile: Double = 99.99,
+                targetSQNR: Double = 30, keepFloat: Set<String> = [], threads: Int = 2, minMACs: Int = 0) {
         self.precision = precision; self.method = method; self.percentile = percentile
-        self.targetSQNR = targetSQNR; self.keepFloat = keepFloat; self.threads = threads
+        self.targetSQNR = targetSQNR; self.keepFloat = keepFloat; self.threads = threads; self.minMACs = minMACs
     }
 }
 
@@ -53,6 +56,8 @@ public struct QuantizeReport: Sendable {
     public var method: CalibrationMethod
     public var images: Int
     public var layers: [LayerQuantization]
+    /// Convs left in float for having fewer than `QuantizeOptions.minMACs` MACs.
+    public var smallFloat: Int = 0
     /// Whole-model output SQNR (dB) against FP32 on the calibration images.
     public var outputSQNR: Double
     public var outputAgreement: Double
@@ -69,8 +74,9 @@ public struct QuantizeReport: Sendable {
             }
             let q = layers.filter(\.int8)
             let macs = layers.reduce(0) { $0 + $1.macs }, qm = q.reduce(0) { $0 + $1.macs }
-            l.append(String(format: "  %d of %d convs int8 (%.1f%% of conv MACs)", q.count, layers.count,
-                            100 * Double(qm) / Double(max(1, macs))))
+            l.append(String(format: "  %d of %d convs int8 (%.1f%% of their MACs)", q.count, layers.count,
+                            100 * Double(qm) / Double(max(1, macs)))
+                     + (smallFloat > 0 ? ", \(smallFloat) tiny convs kept in float" : ""))
         }
         l.append(String(format: "  output vs FP32 on the calibration images: SQNR %.1f dB, argmax agreement %.3f%%",
                         outputSQNR, 100 * outputAgreement))
@@ -95,7 +101,8 @@ public func quantizeGraph(_ graph: Graph, samples: [[Float]], options: QuantizeO
     let n = graph.tensors[graph.inputs[0]].elementCount
     for s in samples where s.count != n { throw QuantizeError("calibration sample has \(s.count) values, the input needs \(n)") }
 
-    let (g, convs) = splitForQuantization(graph)
+    let (g, allConvs) = splitForQuantization(graph)
+    let convs = allConvs.filter { nodeMACs(g.nodes[$0], g) >= options.minMACs }
     let stats = try calibrate(g, convs: convs, samples: samples, options: options)
     var params: [TensorID: QuantParams] = [:]
     for (t, obs) in stats.observers {
@@ -143,7 +150,7 @@ public func quantizeGraph(_ graph: Graph, samples: [[Float]], options: QuantizeO
     }
     for i in layers.indices where keep.contains(i) { layers[i].int8 = false }
     return (q, QuantizeReport(precision: options.precision, method: options.method, images: samples.count, layers: layers,
-                              outputSQNR: sqnr, outputAgreement: agree))
+                              smallFloat: allConvs.count - convs.count, outputSQNR: sqnr, outputAgreement: agree))
 }
 
 // MARK: - graph rewriting

@@ -193,3 +193,18 @@ public struct Graph: Sendable, Equatable {
         return id
     }
 }
+
+extension Graph {
+    /// What `edgeseg compile --precision` made of this graph: "int8" (every conv int8), "mixed"
+    /// (some), "fp16" (half weights), "fp32".
+    public var precision: String {
+        var convs = 0, int8 = 0
+        for n in nodes {
+            guard case .conv = n.op else { continue }
+            convs += 1
+            if tensors[n.inputs[1]].type == .int8 { int8 += 1 }
+        }
+        if int8 > 0 { return int8 == convs ? "int8" : "mixed" }
+        return tensors.contains { $0.type == .float16 } ? "fp16" : "fp32"
+    }
+}

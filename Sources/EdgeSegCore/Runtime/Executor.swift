@@ -138,11 +138,11 @@ public final class Executor: @unchecked Sendable {
 
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
                                 threads: self.threads, convTiles: convTiles, reference: reference)
-        let (list, kernels) = try lowering.lower()
+        let (list, kernels, boundaryTile) = try lowering.lower()
         int8KernelCount = kernels.count
         int8Kernels = .allocate(capacity: max(1, kernels.count))
         int8Kernels.initialize(from: kernels, count: kernels.count)
-        int8ScratchStride = alignUp(kernels.map(\.scratchBytes).max() ?? 0)
+        int8ScratchStride = alignUp(max(boundaryTile, kernels.map(\.scratchBytes).max() ?? 0))
         int8Scratch = .allocate(byteCount: max(64, int8ScratchStride * self.threads), alignment: 64)
         int8Scratch.initializeMemory(as: UInt8.self, repeating: 0, count: max(64, int8ScratchStride * self.threads))
         let int8WeightBytes = kernels.reduce(0) { $0 + $1.weightBytes }
@@ -262,8 +262,10 @@ public final class Executor: @unchecked Sendable {
         case .conv(let c): runConv(c, part: part, parts: parts)
         case .int8Conv(let k):
             int8Kernels[k].run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
-        case .quantize(let q): q.run(part: part, parts: parts)
-        case .dequantize(let d): d.run(part: part, parts: parts)
+        case .quantize(let q):
+            q.run(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
+        case .dequantize(let d):
+            d.run(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -395,9 +397,10 @@ struct Lowering {
             return (arena + o).assumingMemoryBound(to: Float.self)
         }
 
-    func lower() throws -> ([Step], [Int8ConvKernel]) {
+    func lower() throws -> ([Step], [Int8ConvKernel], Int) {
         var list: [Step] = []
         var kernels: [Int8ConvKernel] = []
+        var boundaryTile = 0
         let par = threads > 1
         for (i, n) in g.nodes.enumerated() {
             func add(_ k: StepKind, work: Int) { list.append(Step(kind: k, node: i, parallel: par && work >= 16_384)) }
@@ -408,15 +411,17 @@ struct Lowering {
                 add(.int8Conv(kernels.count - 1), work: nodeMACs(n, g) / 8)
             case .quantize:
                 let s = shape(n.inputs[0])
+                boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
                 add(.quantize(QuantizeStep(x: try ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0]), batch: s[0], channels: s[1],
-                                           pixels: s[2] * s[3], inverseScale: 1 / g.tensors[n.outputs[0]].quant!.scale[0],
-                                           zeroPoint: g.tensors[n.outputs[0]].quant!.zeroPoint[0])),
+                                           pixels: s[2] * s[3], scale: g.tensors[n.outputs[0]].quant!.scale[0],
+                                           zeroPoint: g.tensors[n.outputs[0]].quant!.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]))),
                     work: g.tensors[n.inputs[0]].elementCount)
             case .dequantize:
                 let s = shape(n.inputs[0])
+                boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
                 add(.dequantize(DequantizeStep(x: try int8Ptr(n.inputs[0]), y: try ptr(n.outputs[0]), batch: s[0], channels: s[1],
                                                pixels: s[2] * s[3], scale: g.tensors[n.inputs[0]].quant!.scale[0],
-                                               zeroPoint: g.tensors[n.inputs[0]].quant!.zeroPoint[0])),
+                                               zeroPoint: g.tensors[n.inputs[0]].quant!.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]))),
                     work: g.tensors[n.inputs[0]].elementCount)
             case .conv(let a):
                 let ops = try convOperands(n, a)
@@ -536,7 +541,7 @@ struct Lowering {
                     work: g.tensors[n.inputs[0]].elementCount)
             }
         }
-        return (list, kernels)
+        return (list, kernels, boundaryTile)
     }
 }
 

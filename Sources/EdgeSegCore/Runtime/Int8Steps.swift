@@ -157,58 +157,109 @@ func int8ActivationClamp(_ act: UnaryOp?, scale: Float, zeroPoint: Int32, node: 
     }
 }
 
+/// 1.5·2^23: adding it to a float of magnitude < 2^22 leaves round-half-even(x) in the low
+/// mantissa bits (bit pattern 0x4B40_0000 + x).
+let float32RoundingMagic: Float = 12_582_912
+let float32RoundingMagicBits: Int32 = 0x4B40_0000
+
+/// Bytes of per-thread scratch the boundary steps transpose through (a tile of C × block values).
+func int8BoundaryTileBytes(channels: Int) -> Int { max(1 << 16, 16 * channels) }
+
+/// Pixels per tile: the tile (C × block bytes) stays in L1/L2 while it is transposed.
+@inline(__always) func int8BoundaryBlock(channels: Int, tileBytes: Int) -> Int {
+    max(16, min(256, tileBytes / max(1, channels) / 16 * 16))
+}
+
 /// Float NCHW → int8 NHWC: q = clamp(round_half_even(x / scale) + zp), as ONNX QuantizeLinear.
+/// Each thread takes a range of pixels; per block of pixels every channel's contiguous run is
+/// quantized 16 at a time into a channel-major tile, which is then written out pixel-major.
 struct QuantizeStep {
     var x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Int8>
     var batch: Int, channels: Int, pixels: Int
-    var inverseScale: Float, zeroPoint: Int32
+    var scale: Float, zeroPoint: Int32
+    var tileBytes: Int
 
-    func run(part: Int, parts: Int) {
-        let C = channels, P = pixels, zp = SIMD16<Float>(repeating: Float(zeroPoint))
-        let inv = SIMD16<Float>(repeating: inverseScale)
+    func run(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
+        let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
+        let zp = SIMD16<Float>(repeating: Float(zeroPoint)), sc = SIMD16<Float>(repeating: scale)
         let lo = SIMD16<Float>(repeating: -128), hi = SIMD16<Float>(repeating: 127)
+        let big = SIMD16<Float>(repeating: 1_048_576), magic = SIMD16<Float>(repeating: float32RoundingMagic)
+        // Rounding and the float → int conversion by the 1.5·2^23 trick: plain adds and an integer
+        // subtract, vectorised on every ISA (SSE2 has no roundps; the generic SIMD conversions go lane by lane).
+        @inline(__always) func q16(_ v: SIMD16<Float>) -> SIMD16<Int8> {
+            var t = v / sc
+            t = t.replacing(with: -big, where: .!(t .>= -big))    // NaN compares false: clamps, never traps
+            t = t.replacing(with: big, where: t .> big)
+            var q = ((t + magic) - magic) + zp                     // round half to even, then + zp (QuantizeLinear)
+            q = q.replacing(with: lo, where: q .< lo).replacing(with: hi, where: q .> hi)
+            let bits = unsafeBitCast(q + magic, to: SIMD16<Int32>.self) &- float32RoundingMagicBits
+            return SIMD16<Int8>(truncatingIfNeeded: bits)
+        }
+        let r = f32PartRange(P, part, parts)
         for b in 0..<batch {
             let xb = x + b * C * P, yb = y + b * C * P
-            let r = f32PartRange(P, part, parts)
-            var p = r.lowerBound
-            while p < r.upperBound {
-                let n = min(16, r.upperBound - p)
+            var p0 = r.lowerBound
+            while p0 < r.upperBound {
+                let n = min(block, r.upperBound - p0)
                 for c in 0..<C {
-                    var v = SIMD16<Float>(repeating: 0)
-                    for i in 0..<n { v[i] = xb[c * P + p + i] }
-                    // NaN compares false both ways: replacing keeps clamp bounds, never traps.
-                    var q = (v * inv).rounded(.toNearestOrEven) + zp
-                    q = q.replacing(with: lo, where: .!(q .>= lo))
-                    q = q.replacing(with: hi, where: q .> hi)
-                    let qi = SIMD16<Int32>(q, rounding: .towardZero)
-                    for i in 0..<n { yb[(p + i) * C + c] = Int8(truncatingIfNeeded: qi[i]) }
+                    let src = xb + c * P + p0, dst = tile + c * block
+                    var i = 0
+                    while i + 16 <= n {
+                        UnsafeMutableRawPointer(dst + i).storeBytes(of: q16(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)),
+                                                                    as: SIMD16<Int8>.self)
+                        i += 16
+                    }
+                    if i < n {
+                        var v = SIMD16<Float>(repeating: 0)
+                        for k in 0..<(n - i) { v[k] = src[i + k] }
+                        let q = q16(v)
+                        for k in 0..<(n - i) { dst[i + k] = q[k] }
+                    }
                 }
-                p += n
+                for p in 0..<n {
+                    let row = yb + (p0 + p) * C
+                    for c in 0..<C { row[c] = tile[c * block + p] }
+                }
+                p0 += n
             }
         }
     }
 }
 
-/// int8 NHWC → float NCHW: x = scale · (q − zp).
+/// int8 NHWC → float NCHW: x = scale · (q − zp), through the same kind of tile.
 struct DequantizeStep {
     var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Float>
     var batch: Int, channels: Int, pixels: Int
     var scale: Float, zeroPoint: Int32
+    var tileBytes: Int
 
-    func run(part: Int, parts: Int) {
-        let C = channels, P = pixels, zp = zeroPoint
+    func run(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
+        let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
+        let zp = SIMD16<Int32>(repeating: zeroPoint &- float32RoundingMagicBits), sc = SIMD16<Float>(repeating: scale)
+        let magic = SIMD16<Float>(repeating: float32RoundingMagic)
+        let r = f32PartRange(P, part, parts)
         for b in 0..<batch {
             let xb = x + b * C * P, yb = y + b * C * P
-            let r = f32PartRange(C, part, parts)
-            // Pixel blocks keep the strided NHWC reads of one block in cache across channels.
-            var p0 = 0
-            while p0 < P {
-                let pe = min(P, p0 + 32)
-                for c in r {
-                    let src = xb + c, dst = yb + c * P
-                    for p in p0..<pe { dst[p] = scale * Float(Int32(src[p * C]) &- zp) }
+            var p0 = r.lowerBound
+            while p0 < r.upperBound {
+                let n = min(block, r.upperBound - p0)
+                for p in 0..<n {
+                    let row = xb + (p0 + p) * C
+                    for c in 0..<C { tile[c * block + p] = row[c] }
                 }
-                p0 = pe
+                for c in 0..<C {
+                    let src = tile + c * block, dst = yb + c * P + p0
+                    var i = 0
+                    while i + 16 <= n {
+                        let q = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Int8>.self))
+                        // q − zp as a float by the same trick: exact for |q − zp| < 2^22.
+                        let f = unsafeBitCast(q &- zp, to: SIMD16<Float>.self) - magic
+                        UnsafeMutableRawPointer(dst + i).storeBytes(of: f * sc, as: SIMD16<Float>.self)
+                        i += 16
+                    }
+                    while i < n { dst[i] = Float(Int32(src[i]) &- zeroPoint) * scale; i += 1 }
+                }
+                p0 += n
             }
         }
     }

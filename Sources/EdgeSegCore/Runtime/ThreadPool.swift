@@ -30,6 +30,7 @@ public final class ThreadPool: @unchecked Sendable {
             let rc = pthread_create(&tid, nil, { raw in
                 let s = raw!.assumingMemoryBound(to: Start.self)
                 let info = s.move(); s.deallocate()
+                setCurrentThreadName("edgeseg-pool-\(info.part)")
                 if info.cpu >= 0 { pinCurrentThread(to: info.cpu) }
                 info.shared.takeRetainedValue().workerLoop(part: info.part)
                 return nil
@@ -146,6 +147,26 @@ public func pinCurrentThread(to cpu: Int) {
     _ = withUnsafeBytes(of: &set) { sysSchedSetAffinity(0, $0.count, $0.baseAddress!) }
 }
 
-// glibc declares it only under _GNU_SOURCE, which the Swift Glibc module does not set.
+/// Names the calling OS thread (what `top -H`, gdb and /proc show; at most 15 bytes are kept).
+/// Threads name themselves this way rather than through Foundation's `Thread.name`: on Linux
+/// (swift-corelibs 6.3) a name set before `start()` never reaches the OS thread, `Thread.name`
+/// reads the OS name, and even `Thread.current.name = …` inside the thread was seen not to stick
+/// (two of three pipeline threads unnamed in one run of the allocation test).
+public func setCurrentThreadName(_ name: String) {
+    _ = sysSetThreadName(pthread_self(), String(decoding: name.utf8.prefix(15), as: UTF8.self))
+}
+
+/// The calling thread's OS name.
+public func currentThreadName() -> String {
+    var buf = [CChar](repeating: 0, count: 16)
+    _ = buf.withUnsafeMutableBufferPointer { sysGetThreadName(pthread_self(), $0.baseAddress!, $0.count) }
+    return buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+// glibc declares these only under _GNU_SOURCE, which the Swift Glibc module does not set.
 @_silgen_name("sched_setaffinity")
 private func sysSchedSetAffinity(_ pid: Int32, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
+@_silgen_name("pthread_setname_np")
+private func sysSetThreadName(_ thread: pthread_t, _ name: UnsafePointer<CChar>) -> Int32
+@_silgen_name("pthread_getname_np")
+private func sysGetThreadName(_ thread: pthread_t, _ name: UnsafeMutablePointer<CChar>, _ size: Int) -> Int32

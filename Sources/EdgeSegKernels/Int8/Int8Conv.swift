@@ -117,16 +117,37 @@ public func int8PackDepthwiseWeights(_ w: [Int8], channels: Int, taps: Int) -> [
 /// `outputRows` limits the work to a band of output rows (for threads); nil = all.
 public func int8DepthwiseConv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, shape s: Int8ConvShape,
                                 weights: UnsafePointer<Int8>, stage: Int8OutputStage,
-                                output: UnsafeMutablePointer<Int8>, outputRows: Range<Int>? = nil) {
+                                output: UnsafeMutablePointer<Int8>, outputRows: Range<Int>? = nil,
+                                path: Int8Path = .preferred()) {
   precondition(s.groups == s.inC && s.inC == s.outC, "depthwise needs groups == inC == outC")
   let C = s.inC, zpv = SIMD8<Int32>(repeating: inputZeroPoint)
   let rows = outputRows ?? 0..<s.outH
   precondition(rows.lowerBound >= 0 && rows.upperBound <= s.outH)
+  #if arch(x86_64)
+  // AVX2 hosts: the 8-channel groups in the AVX2-compiled twin, the channel tail below.
+  let vectorDone = (path == .avx2 || path == .vnni) && C >= 8
+  if vectorDone {
+    // A homogeneous tuple is laid out like a C array: the geometry without a heap allocation.
+    var geo = (s.inH, s.inW, C, s.outW, s.kH, s.kW, s.strideH, s.strideW, s.padTop, s.padLeft, s.dilationH, s.dilationW)
+    withUnsafePointer(to: &geo) { tuple in
+      tuple.withMemoryRebound(to: Int.self, capacity: 12) { g in
+        stage.bias.withUnsafeBufferPointer { b in stage.multiplier.withUnsafeBufferPointer { m in stage.shift.withUnsafeBufferPointer { sh in
+          int8DepthwiseRowsAVX2(input: input, inputZeroPoint: inputZeroPoint, geometry: g, weights: weights,
+                                bias: b.baseAddress!, multiplier: m.baseAddress!, shift: sh.baseAddress!,
+                                outputZeroPoint: stage.outputZeroPoint, clampMin: stage.clampMin, clampMax: stage.clampMax,
+                                output: output, rowLo: rows.lowerBound, rowHi: rows.upperBound)
+        } } }
+      }
+    }
+  }
+  #else
+  let vectorDone = false
+  #endif
   stage.bias.withUnsafeBufferPointer { bias in
     for oy in rows {
       for ox in 0..<s.outW {
         let dst = output + (oy * s.outW + ox) * C
-        var c = 0
+        var c = vectorDone ? C / 8 * 8 : 0
         while c + 8 <= C {
           var acc = UnsafeRawPointer(bias.baseAddress! + c).loadUnaligned(as: SIMD8<Int32>.self)
           for ky in 0..<s.kH {
