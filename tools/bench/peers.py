@@ -79,3 +79,13 @@ def rows(records: list[dict]) -> list[list]:
         return (f'{"met" if r["goal_met"] else "not met"} (≤{r["latency_goal"]:.1f}× time, ≤{r["rss_goal"]:.1f}× RSS)')
     return [[r['engine'], r['threads'], r['p50_ms'], r['p90_ms'], r['peak_rss_mib'],
              r.get('p50_ratio'), r.get('rss_ratio'), goal(r)] for r in records]
+
+
+def op_shares(layers: list[dict]) -> list[tuple[str, float, float]]:
+    """(op, ms, share of the profiled total) per op type, largest first, from `edgeseg bench --json`'s
+    layers: which kind of step the time goes to (e.g. int8 convs vs the quantize steps around them)."""
+    by: dict[str, float] = {}
+    for layer in layers:
+        by[layer['op']] = by.get(layer['op'], 0.0) + layer['ms']
+    total = sum(by.values())
+    return sorted(((op, ms, ms / total if total > 0 else 0.0) for op, ms in by.items()), key=lambda x: -x[1])

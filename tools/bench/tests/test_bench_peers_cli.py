@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from make_calib import write_set
 from test_quant_accuracy import B, W, tiny_model
 
@@ -28,3 +30,23 @@ def test_ort_engines_measured_in_their_own_processes(tmp_path):
     assert 'no-such-edgeseg' in by['edgeseg-fp32']['error'] and by['edgeseg-fp32']['p50_ms'] is None
     assert res['models']['ort-int8'].endswith('.onnx') and os.path.exists(res['models']['ort-int8'])
     assert '| ort-int8     |       1 |' in r.stdout and 'n/a: no ' in r.stdout
+
+
+EDGESEG = os.environ.get('EDGESEG', '')
+
+
+@pytest.mark.skipif(not os.path.exists(EDGESEG), reason='set EDGESEG to an edgeseg binary (tools/ci.d/bench.sh does)')
+def test_all_four_engines_with_a_real_edgeseg(tmp_path):
+    model = tiny_model(str(tmp_path / 'tiny.onnx'), W, B)
+    write_set(str(tmp_path / 'calib'), 2, 4_000_000, size=(40, 30))
+    out = tmp_path / 'r.json'
+    r = subprocess.run([sys.executable, SCRIPT, model, '--calib', str(tmp_path / 'calib'), '--out', str(tmp_path / 'o'),
+                        '--edgeseg', EDGESEG, '--threads', '1', '--rounds', '1', '--runs', '2', '--json', str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    res = json.load(open(out))
+    by = {x['engine']: x for x in res['results']}
+    assert all(x['error'] is None and x['runs'] == 2 for x in by.values()), res['results']
+    assert by['edgeseg-int8']['p50_ratio'] > 0 and by['edgeseg-fp32']['rss_ratio'] > 0
+    assert res['models']['edgeseg-int8'].endswith('.edgeseg') and 'edgeseg-int8@1' in res['edgeseg_layers']
+    assert 'edgeseg-int8 threads 1, time by op: ' in r.stdout and 'Quantize' in r.stdout

@@ -1,7 +1,7 @@
 """bench-peers' run order and summary: ratios against ORT at the same precision and threads, goals."""
 import pytest
 
-from peers import MiB, Samples, rows, schedule, summarise
+from peers import MiB, Samples, op_shares, rows, schedule, summarise
 
 
 def test_schedule_interleaves_engines_within_each_round():
@@ -53,3 +53,13 @@ def test_rows_show_errors_and_goals():
     assert r['ort-fp32'][-1] == 'peer'
     assert r['edgeseg-fp32'][5] == 1.5 and r['edgeseg-fp32'][-1].startswith('not met')
     assert r['edgeseg-int8'][2] is None and r['edgeseg-int8'][-1].startswith('n/a: edgeseg compile')
+
+
+def test_op_shares_group_layers_by_op():
+    layers = [dict(node='a', op='Quantize', ms=30.0), dict(node='b', op='Conv3x3', ms=50.0),
+              dict(node='c', op='Quantize', ms=20.0)]
+    assert op_shares(layers) == [('Quantize', 50.0, 0.5), ('Conv3x3', 50.0, 0.5)] or \
+        op_shares(layers) == [('Conv3x3', 50.0, 0.5), ('Quantize', 50.0, 0.5)]
+    s = op_shares(layers + [dict(node='d', op='Resize', ms=100.0)])
+    assert s[0] == ('Resize', 100.0, 0.5) and [op for op, _, _ in s[1:]] in (['Quantize', 'Conv3x3'], ['Conv3x3', 'Quantize'])
+    assert op_shares([]) == []
