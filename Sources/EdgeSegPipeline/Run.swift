@@ -80,6 +80,7 @@ public func runPipeline(graph loaded: Graph, modelName: String, options: RunOpti
     if p.board.memoryCapMB > 0 && memory > p.board.memoryCapMB << 20 {
         throw PipelineError.setup("model \(modelName) needs \(memory >> 20) MiB (arena \(engine.arenaBytes >> 20) + weights \(engine.weightBytes >> 20)), over the board's memory_cap_mb = \(p.board.memoryCapMB)")
     }
+    if let advice = openBLASCoreAdvice() { log("edgeseg: warning: \(advice)") }
     let source = try openSource(p.camera, log: log)
     defer { source.close() }
 

@@ -27,6 +27,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let t0 = monotonicNanos()
+        if let advice = openBLASCoreAdvice() { print("warning: \(advice)") }
         let g = try loadModel(model)
         let pins = affinity.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         let exe = try Executor(graph: g, threads: threads, affinity: pins, reference: reference)

@@ -545,3 +545,19 @@ public func monotonicNanos() -> UInt64 {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
+
+/// OpenBLAS's DYNAMIC_ARCH picks its kernels from the CPU model; a model it does not know (a VM's
+/// generic "Intel Xeon Processor") falls back to Prescott (SSE3), 2–4× slower for the FP32 convs.
+/// The choice is made when the library loads, so only the environment can fix it: this returns a
+/// one-line advice when the fallback happened on an x86 CPU with AVX2, nil otherwise.
+public func openBLASCoreAdvice() -> String? {
+    #if arch(x86_64)
+    guard let name = openblas_get_corename().map({ String(cString: $0) }) else { return nil }
+    let cpu = CPUFeatures.host
+    guard ["Prescott", "Core2", "Penryn", "Atom", "Nehalem"].contains(name), cpu.avx2 else { return nil }
+    let suggest = cpu.avx512vnni ? "Cooperlake" : "Haswell"
+    return "OpenBLAS picked its \(name) kernels (CPU model unknown to it); FP32 convs run 2-4x slower: set OPENBLAS_CORETYPE=\(suggest)"
+    #else
+    return nil
+    #endif
+}
