@@ -93,13 +93,10 @@ let package = Package(
 )
 
 // MARK: fuzz targets (issue #8) — only declared when EDGESEG_FUZZ is set, so `swift build` and
-// the test build never see them. tools/fuzz/run.sh builds each one alone, in .build-fuzz, with
-// libFuzzer + AddressSanitizer; every file defines LLVMFuzzerTestOneInput (libFuzzer owns main).
+// the test build never see them. tools/fuzz/run.sh builds the one libFuzzer binary (all four
+// targets, picked by EDGESEG_FUZZ_TARGET) in .build-fuzz with libFuzzer + AddressSanitizer.
 if Context.environment["EDGESEG_FUZZ"] != nil {
-    package.targets += [
-        .executableTarget(name: "fuzz-model", dependencies: ["EdgeSegCore"], path: "Sources/fuzz-model"),
-        .executableTarget(name: "fuzz-onnx", dependencies: ["EdgeSegCompiler"], path: "Sources/fuzz-onnx"),
-        .executableTarget(name: "fuzz-link", dependencies: ["EdgeSegLink", "EdgeSegReceiver"], path: "Sources/fuzz-link"),
-        .executableTarget(name: "fuzz-jpeg", dependencies: ["EdgeSegCapture"], path: "Sources/fuzz-jpeg"),
-    ]
+    package.targets.append(.executableTarget(name: "edgeseg-fuzz", dependencies: [
+        "EdgeSegCore", "EdgeSegCompiler", "EdgeSegLink", "EdgeSegReceiver", "EdgeSegCapture",
+    ]))
 }

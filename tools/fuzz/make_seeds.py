@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Regenerates the committed seed corpora in tools/fuzz/corpus/<target>/ (a few KB each).
 
-  link:  golden protocol bytes (tools/protocol/golden), with the fuzz-link mode byte in front
-  jpeg:  tiny JPEGs (Pillow) and raw RGB24/YUYV frames, behind fuzz-jpeg's 16-byte parameter block
+  link:  golden protocol bytes (tools/protocol/golden), with the link target.s mode byte in front
+  jpeg:  tiny JPEGs (Pillow) and raw RGB24/YUYV frames, behind the jpeg target.s 16-byte parameter block
   onnx:  the smallest op fixtures (tools/op-fixtures/data)
-  model: the onnx seeds compiled to .edgeseg files (named *.model: *.edgeseg is git-ignored) — needs the fuzz-onnx binary (tools/fuzz/run.sh
-         builds it): make_seeds.py --fuzz-onnx .build-fuzz/debug/fuzz-onnx
+  model: the onnx seeds compiled to .edgeseg files (named *.model: *.edgeseg is git-ignored) —
+         needs the fuzz binary (tools/fuzz/run.sh builds it):
+         make_seeds.py --fuzz-bin .build-fuzz/debug/edgeseg-fuzz
 """
 import argparse, io, os, shutil, struct, subprocess, sys, tempfile
 
@@ -73,25 +74,25 @@ def onnx():
         shutil.copy(os.path.join(ROOT, "tools", "op-fixtures", "data", n + ".onnx"), os.path.join(d, n + ".onnx"))
 
 
-def model(fuzz_onnx):
+def model(fuzz_bin):
     d = reset("model")
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, EDGESEG_FUZZ_WRITE_MODELS=tmp, SWIFT_BACKTRACE="enable=no")
+        env = dict(os.environ, EDGESEG_FUZZ_TARGET="onnx", EDGESEG_FUZZ_WRITE_MODELS=tmp, SWIFT_BACKTRACE="enable=no")
         for n in ONNX_SEEDS:
             for f in os.listdir(tmp):
                 os.remove(os.path.join(tmp, f))
-            subprocess.run([fuzz_onnx, os.path.join(CORPUS, "onnx", n + ".onnx")], env=env, check=True,
+            subprocess.run([fuzz_bin, os.path.join(CORPUS, "onnx", n + ".onnx")], env=env, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             shutil.copy(os.path.join(tmp, "1.edgeseg"), os.path.join(d, n + ".model"))  # *.edgeseg is git-ignored
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fuzz-onnx", help="fuzz-onnx binary: also regenerate the model corpus")
+    ap.add_argument("--fuzz-bin", help="edgeseg-fuzz binary: also regenerate the model corpus")
     a = ap.parse_args()
     link(); jpeg(); onnx()
-    if a.fuzz_onnx:
-        model(a.fuzz_onnx)
+    if a.fuzz_bin:
+        model(a.fuzz_bin)
     for t in sorted(os.listdir(CORPUS)):
         files = os.listdir(os.path.join(CORPUS, t))
         print(t, len(files), "files", sum(os.path.getsize(os.path.join(CORPUS, t, f)) for f in files), "bytes")

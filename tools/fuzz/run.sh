@@ -6,10 +6,12 @@
 #   tools/fuzz/run.sh [seconds per target, default 60] [target ...]
 #   targets: model onnx link jpeg (default: all)
 #
-# The fuzz targets exist only when EDGESEG_FUZZ is set (see the end of Package.swift); they are
-# built in .build-fuzz so the normal .build is untouched. Each run starts from the committed
+# The fuzz binary (Sources/edgeseg-fuzz, one binary, EDGESEG_FUZZ_TARGET picks the target) exists
+# only when EDGESEG_FUZZ is set (see the end of Package.swift); it is built in .build-fuzz so the
+# normal .build is untouched. Each run starts from the committed
 # seeds (tools/fuzz/corpus/<target>) plus what earlier runs found (.build-fuzz/corpus/<target>).
-# Reproduce one input: .build-fuzz/debug/fuzz-<target> path/to/crash-file
+# Reproduce one input: EDGESEG_FUZZ=1 EDGESEG_FUZZ_TARGET=<target> SWIFT_BACKTRACE=enable=no \
+#   .build-fuzz/debug/edgeseg-fuzz path/to/crash-file
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
@@ -26,11 +28,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 build=(swift build --build-path .build-fuzz -j 2 --sanitize=fuzzer --sanitize=address
        -Xswiftc -sanitize=fuzzer,address)
 
-for t in "${targets[@]}"; do
-  start=$(date +%s)
-  nice -n 10 "${build[@]}" --product "fuzz-$t" 2>&1 | grep -v "Cannot export local symbol" | tail -3
-  echo "[fuzz] built fuzz-$t in $(( $(date +%s) - start )) s"
-done
+start=$(date +%s)
+nice -n 10 "${build[@]}" --product edgeseg-fuzz 2>&1 | grep -v "Cannot export local symbol" | tail -3
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "[fuzz] build failed"; exit 1; }
+echo "[fuzz] built edgeseg-fuzz in $(( $(date +%s) - start )) s"
+bin=.build-fuzz/debug/edgeseg-fuzz
 
 status=0
 for t in "${targets[@]}"; do
@@ -38,9 +40,9 @@ for t in "${targets[@]}"; do
   artifacts=out/fuzz/$t
   mkdir -p "$corpus" "$artifacts"
   log=$artifacts/fuzz.log
-  echo "[fuzz] fuzz-$t for $seconds s"
+  echo "[fuzz] $t for $seconds s"
   set +e
-  nice -n 10 .build-fuzz/debug/fuzz-"$t" "$corpus" tools/fuzz/corpus/"$t" \
+  EDGESEG_FUZZ_TARGET=$t nice -n 10 "$bin" "$corpus" tools/fuzz/corpus/"$t" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
   rc=$?
@@ -48,7 +50,7 @@ for t in "${targets[@]}"; do
   grep -v "Cannot export local symbol" "$log" | grep -E "^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)" || true
   if [ $rc -ne 0 ]; then
     status=1
-    echo "[fuzz] fuzz-$t FAILED (exit $rc); log: $log"
+    echo "[fuzz] $t FAILED (exit $rc); log: $log"
     grep -v "Cannot export local symbol" "$log" | grep -E -A40 "ERROR: |Fatal error|deadly signal|SUMMARY" | head -60
     for f in "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*; do
       [ -f "$f" ] && { echo "[fuzz] reproducer $f:"; base64 -w0 "$f"; echo; }

@@ -1,6 +1,6 @@
-// libFuzzer target: a hostile `.edgeseg` file through the board's load path — readModelFile
+// Fuzz target: a hostile `.edgeseg` file through the board's load path — readModelFile
 // (which ends in validateGraph), then an FP32 Executor under a small memory limit, then one run.
-// Built only by tools/fuzz/run.sh (EDGESEG_FUZZ=1, -sanitize=fuzzer,address).
+// Part of edgeseg-fuzz (Fuzz.swift picks the target).
 import EdgeSegCore
 
 /// Small enough that a file claiming huge tensors is refused instead of allocating GBs.
@@ -8,8 +8,7 @@ let memoryLimit = 4 << 20
 /// Larger models load but are not run: one run must stay well under libFuzzer's timeout.
 let runLimit = 256 << 10
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzModel(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzModel(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var bytes = Array(UnsafeBufferPointer(start: data, count: size))
     // The raw file first (header, lengths, checksum checks) ...
     _ = try? readModelFile(bytes)

@@ -1,7 +1,7 @@
-// libFuzzer target: the frame path from camera/replay bytes to the model input tensor —
+// Fuzz target: the frame path from camera/replay bytes to the model input tensor —
 // splitJPEGStream (the MJPEG replay splitter), JPEGDecoder (TurboJPEG, scaled decode) and
 // Preprocessor.prepare (crop, resize, letterbox, FP32/FP16/int8) — plus raw RGB24/YUYV frames.
-// Built only by tools/fuzz/run.sh (EDGESEG_FUZZ=1, -sanitize=fuzzer,address).
+// Part of edgeseg-fuzz (Fuzz.swift picks the target).
 //
 // Input: a 16-byte parameter block, then the frame bytes.
 //   0     bits 0-1 element (0 FP32, 1 FP16, 2/3 int8), bit 2 stretch (else letterbox),
@@ -16,8 +16,7 @@ import EdgeSegCapture
 /// Small decoder buffer: 256x256 is plenty for fuzzing and keeps each input cheap.
 let maxJPEG = 256
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzJPEG(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzJPEG(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size >= 16 else { return 0 }
     func u16(_ o: Int) -> Int { Int(data[o]) | Int(data[o + 1]) << 8 }
     func i16(_ o: Int) -> Int { Int(Int16(bitPattern: UInt16(u16(o)))) }

@@ -1,7 +1,7 @@
-// libFuzzer target: hostile bytes into the PC receiver exactly as its transports deliver them —
+// Fuzz target: hostile bytes into the PC receiver exactly as its transports deliver them —
 // UDP datagrams, or a serial byte stream through SerialDeframer (COBS + CRC) — then LinkReceiver:
 // parseFrame, HMAC check, parseBody, replay window, alarm store + ACK, MaskRLE reassembly.
-// Built only by tools/fuzz/run.sh (EDGESEG_FUZZ=1, -sanitize=fuzzer,address).
+// Part of edgeseg-fuzz (Fuzz.swift picks the target).
 //
 // Input: one mode byte, then the transport bytes.
 //   mode bit 0: the receiver holds the golden key (tools/protocol/golden/key.hex), so HMAC'd
@@ -16,12 +16,12 @@ let goldenKey = MessageAuthenticator(keyBytes: (0..<32).map { UInt8($0) })
 // One in-memory store for the whole run: opening SQLite per input would dominate the time.
 let store = try! AlarmStore(path: nil)
 // ACKs go back through a real socket to itself on loopback (drops when its buffer is full).
-let ackSocket = try! UDPSocket(bind: IPv4Endpoint(address: UInt32(0x7f00_0001).bigEndian, port: 0))
+// libFuzzer calls the target from one thread only.
+nonisolated(unsafe) let ackSocket = try! UDPSocket(bind: IPv4Endpoint(address: UInt32(0x7f00_0001).bigEndian, port: 0))
 let ackPeer = ackSocket.localEndpoint
 let deframerFrameMax = Wire.maxSerialFrame
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzLink(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzLink(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let mode = data[0]
     let receiver = LinkReceiver(options: .init(authenticator: mode & 1 != 0 ? goldenKey : nil), store: store,

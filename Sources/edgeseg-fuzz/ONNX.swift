@@ -1,17 +1,16 @@
-// libFuzzer target: hostile ONNX bytes through `compileONNX` (protobuf decode, import, passes,
+// Fuzz target: hostile ONNX bytes through `compileONNX` (protobuf decode, import, passes,
 // validation); a graph that compiles must also survive the `.edgeseg` round trip the board does.
-// Built only by tools/fuzz/run.sh (EDGESEG_FUZZ=1, -sanitize=fuzzer,address).
+// Part of edgeseg-fuzz (Fuzz.swift picks the target).
 //
 // Seed helper: with EDGESEG_FUZZ_WRITE_MODELS=<dir>, each input that compiles is also written
-// there as <n>.edgeseg (tools/fuzz/run.sh seeds derives fuzz-model's corpus this way).
+// there as <n>.edgeseg (tools/fuzz/make_seeds.py derives the model corpus this way).
 import EdgeSegCompiler
 import EdgeSegCore
 import Foundation
 
 nonisolated(unsafe) var written = 0
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzONNX(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func fuzzONNX(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Data(bytes: data, count: size)
     guard let (graph, _) = try? compileONNX(bytes) else { return 0 }
     let file = writeModelFile(graph)
