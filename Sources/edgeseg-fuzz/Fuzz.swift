@@ -7,7 +7,7 @@ import Foundation
 
 typealias FuzzTarget = (UnsafePointer<UInt8>, Int) -> CInt
 
-let targets: [String: FuzzTarget] = ["model": fuzzModel, "onnx": fuzzONNX, "link": fuzzLink, "jpeg": fuzzJPEG]
+nonisolated(unsafe) let targets: [String: FuzzTarget] = ["model": fuzzModel, "onnx": fuzzONNX, "link": fuzzLink, "jpeg": fuzzJPEG]
 nonisolated(unsafe) var selected: FuzzTarget = { _, _ in 0 }
 
 @_cdecl("LLVMFuzzerInitialize")
