@@ -66,6 +66,8 @@ def jpeg():
         for x in range(0, w, 2):
             yuyv += bytes([raw[(y * w + x) * 3], 128, raw[(y * w + x + 1) * 3], 128])
     write(d, "yuyv_roi", params(0x30 | 0x08, 10, 6, 0, w, h, (4, 2, 12, 12)) + bytes(yuyv))
+    # Fuzz finding (PreprocessTests.oddWidthYUYVIsRejected): 3x2 YUYV read past its 12 bytes.
+    write(d, "regress_yuyv_odd_width", params(0x30, 8, 8, 0, 3, 2) + bytes(range(100, 112)))
 
 
 def onnx():
