@@ -91,3 +91,12 @@ let package = Package(
         .testTarget(name: "EdgeSegPipelineTests", dependencies: ["EdgeSegPipeline", "EdgeSegReceiver", "CAllocCounter"]),
     ]
 )
+
+// MARK: fuzz targets (issue #8) — only declared when EDGESEG_FUZZ is set, so `swift build` and
+// the test build never see them. tools/fuzz/run.sh builds the one libFuzzer binary (all four
+// targets, picked by EDGESEG_FUZZ_TARGET) in .build-fuzz with libFuzzer + AddressSanitizer.
+if Context.environment["EDGESEG_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "edgeseg-fuzz", dependencies: [
+        "EdgeSegCore", "EdgeSegCompiler", "EdgeSegLink", "EdgeSegReceiver", "EdgeSegCapture",
+    ]))
+}

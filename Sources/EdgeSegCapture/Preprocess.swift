@@ -150,7 +150,10 @@ public final class Preprocessor {
         case .rgb24, .yuyv:
             let bpp = frame.format == .yuyv ? 2 : 3
             let pitch = frame.bytesPerLine > 0 ? frame.bytesPerLine : frame.width * bpp
+            // YUYV carries chroma per pixel pair: an odd width would read the last pair's V past
+            // the row (and past the buffer on the last row; found by tools/fuzz, target jpeg).
             guard frame.width > 0, frame.height > 0, frame.width * bpp <= pitch,
+                  frame.format != .yuyv || frame.width % 2 == 0,
                   frame.byteCount >= pitch * (frame.height - 1) + frame.width * bpp else {
                 rejected += 1
                 throw .badFrame("\(frame.format) \(frame.width)x\(frame.height) in \(frame.byteCount) bytes")

@@ -47,6 +47,21 @@ import Testing
         #expect(d.meanDiff <= 0.8 / 255)
     }
 
+    /// Fuzz finding (tools/fuzz, target jpeg): a 3x2 YUYV frame made the last pixel's V read two
+    /// bytes past the 12-byte buffer. Odd widths have no complete chroma pair: rejected.
+    @Test func oddWidthYUYVIsRejected() throws {
+        let spec = InputSpec(width: 8, height: 8)
+        let pre = Preprocessor(spec: spec)
+        var t = [Float](repeating: 0, count: 3 * 8 * 8)
+        let yuyv = [UInt8](100..<112)
+        #expect(throws: PreprocessError.badFrame("YUYV 3x2 in 12 bytes")) {
+            try yuyv.withUnsafeBytes { y in
+                try t.withUnsafeMutableBytes { try pre.prepare(TestImages.frame(y, format: .yuyv, width: 3, height: 2), into: $0.baseAddress!) }
+            }
+        }
+        #expect(pre.rejected == 1)
+    }
+
     @Test func yuyvRoundTripRecoversTheColours() throws {
         let rgb = TestImages.rope(width: 64, height: 64)
         let yuyv = TestImages.yuyv(fromRGB: rgb, width: 64, height: 64)

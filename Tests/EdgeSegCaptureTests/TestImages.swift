@@ -4,9 +4,18 @@
 enum TestImages {
     /// The synthetic rope at a given size, as owned RGB bytes.
     static func rope(width: Int, height: Int, frame: UInt64 = 7) -> [UInt8] {
-        let s = SyntheticRopeSource(width: width, height: height, fps: 0)
+        // The source renders even widths only (it rounds down): render one column more for an odd
+        // width and crop. Reading width * height * 3 bytes of a rounded-down render ran past its
+        // buffer (found by AddressSanitizer, tools/sanitize.sh).
+        let s = SyntheticRopeSource(width: width + width % 2, height: height, fps: 0)
         // render returns a view of the source's buffer: copy it while the source is alive.
-        return withExtendedLifetime(s) { Array(UnsafeBufferPointer(start: s.render(frame: frame), count: width * height * 3)) }
+        return withExtendedLifetime(s) {
+            let p = s.render(frame: frame)
+            var out: [UInt8] = []
+            out.reserveCapacity(width * height * 3)
+            for y in 0..<height { out += UnsafeBufferPointer(start: p + y * s.width * 3, count: width * 3) }
+            return out
+        }
     }
 
     static func jpeg(width: Int, height: Int, frame: UInt64 = 7, quality: Int = 90) throws -> [UInt8] {

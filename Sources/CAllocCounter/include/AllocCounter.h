@@ -4,6 +4,8 @@
 #pragma once
 #include <stdint.h>
 
+/// 0 when built under AddressSanitizer (the interposer is left out: ASan owns malloc).
+int alloc_counter_available(void);
 /// Start (1) or stop (0) counting allocations made by the calling thread.
 void alloc_counter_track_thread(int on);
 /// Opt the calling thread in (signature usable as a C callback).
