@@ -15,6 +15,7 @@ struct InfoCommand: ParsableCommand {
         print("model        \(model)")
         for i in g.inputs { print("input        \(g.tensors[i].name) \(g.tensors[i].shape) \(g.tensors[i].type)") }
         for o in g.outputs { print("output       \(g.tensors[o].name) \(g.tensors[o].shape) \(g.tensors[o].type)") }
+        print("precision    \(g.precision)")
         print("nodes        \(g.nodes.count)")
         print("params       \(summary.params)")
         print("MACs         \(summary.macs) (\(String(format: "%.2f", Double(summary.macs) / 1e9)) GMAC)")
