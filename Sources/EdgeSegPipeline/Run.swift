@@ -80,7 +80,6 @@ public func runPipeline(graph loaded: Graph, modelName: String, options: RunOpti
     if p.board.memoryCapMB > 0 && memory > p.board.memoryCapMB << 20 {
         throw PipelineError.setup("model \(modelName) needs \(memory >> 20) MiB (arena \(engine.arenaBytes >> 20) + weights \(engine.weightBytes >> 20)), over the board's memory_cap_mb = \(p.board.memoryCapMB)")
     }
-    if let advice = openBLASCoreAdvice() { log("edgeseg: warning: \(advice)") }
     let source = try openSource(p.camera, log: log)
     defer { source.close() }
 
@@ -163,6 +162,8 @@ func runThreads<T: LinkTransport>(transport: T, engine: Executor, head: MaskHead
 
     link.with { $0.start(now: start) }
     log("edgeseg: \(p.board.name): model \(modelName) (\(head.inputWidth)×\(head.inputHeight) → mask \(head.width)×\(head.height), \(head.classes) classes), \(p.board.threads) threads, arena \(engine.arenaBytes >> 10) KiB, weights \(engine.weightBytes >> 10) KiB, link \(p.link.transport.rawValue)")
+    // After every start-up check: a refused start logs nothing but its error.
+    if let advice = openBLASCoreAdvice() { log("edgeseg: warning: \(advice)") }
 
     // Capture thread: never waits for inference. It alone touches the source; the others
     // read the source's counters from `captureStats`, which it refreshes every iteration.
