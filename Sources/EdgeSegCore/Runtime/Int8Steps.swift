@@ -181,7 +181,6 @@ struct Int8BoundaryStep {
     var tileBytes: Int
 
     func quantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
-        let x = float, y = int8
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
         let zp = SIMD16<Float>(repeating: Float(zeroPoint)), sc = SIMD16<Float>(repeating: scale)
         let lo = SIMD16<Float>(repeating: -128), hi = SIMD16<Float>(repeating: 127)
@@ -197,64 +196,65 @@ struct Int8BoundaryStep {
             let bits = unsafeBitCast(q + magic, to: SIMD16<Int32>.self) &- float32RoundingMagicBits
             return SIMD16<Int8>(truncatingIfNeeded: bits)
         }
-        let r = f32PartRange(P, part, parts)
-        for b in 0..<batch {
-            let xb = x + b * C * P, yb = y + b * C * P
-            var p0 = r.lowerBound
-            while p0 < r.upperBound {
-                let n = min(block, r.upperBound - p0)
-                for c in 0..<C {
-                    let src = xb + c * P + p0, dst = tile + c * block
-                    var i = 0
-                    while i + 16 <= n {
-                        UnsafeMutableRawPointer(dst + i).storeBytes(of: q16(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)),
-                                                                    as: SIMD16<Int8>.self)
-                        i += 16
-                    }
-                    if i < n {
-                        var v = SIMD16<Float>(repeating: 0)
-                        for k in 0..<(n - i) { v[k] = src[i + k] }
-                        let q = q16(v)
-                        for k in 0..<(n - i) { dst[i + k] = q[k] }
-                    }
+        forEachBlock(part: part, parts: parts) { xb, yb, p0, n in
+            for c in 0..<C {
+                let src = xb + c * P + p0, dst = tile + c * block
+                var i = 0
+                while i + 16 <= n {
+                    UnsafeMutableRawPointer(dst + i).storeBytes(of: q16(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)),
+                                                                as: SIMD16<Int8>.self)
+                    i += 16
                 }
-                for p in 0..<n {
-                    let row = yb + (p0 + p) * C
-                    for c in 0..<C { row[c] = tile[c * block + p] }
+                if i < n {
+                    var v = SIMD16<Float>(repeating: 0)
+                    for k in 0..<(n - i) { v[k] = src[i + k] }
+                    let q = q16(v)
+                    for k in 0..<(n - i) { dst[i + k] = q[k] }
                 }
-                p0 += n
+            }
+            for p in 0..<n {
+                let row = yb + (p0 + p) * C
+                for c in 0..<C { row[c] = tile[c * block + p] }
             }
         }
     }
 
     /// int8 NHWC → float NCHW: x = scale · (q − zp), through the same kind of tile.
     func dequantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
-        let x = int8, y = float
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
         let zp = SIMD16<Int32>(repeating: zeroPoint &- float32RoundingMagicBits), sc = SIMD16<Float>(repeating: scale)
         let magic = SIMD16<Float>(repeating: float32RoundingMagic)
-        let r = f32PartRange(P, part, parts)
+        forEachBlock(part: part, parts: parts) { yb, xb, p0, n in
+            for p in 0..<n {
+                let row = xb + (p0 + p) * C
+                for c in 0..<C { tile[c * block + p] = row[c] }
+            }
+            for c in 0..<C {
+                let src = tile + c * block, dst = yb + c * P + p0
+                var i = 0
+                while i + 16 <= n {
+                    let q = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Int8>.self))
+                    // q − zp as a float by the same trick: exact for |q − zp| < 2^22.
+                    let f = unsafeBitCast(q &- zp, to: SIMD16<Float>.self) - magic
+                    UnsafeMutableRawPointer(dst + i).storeBytes(of: f * sc, as: SIMD16<Float>.self)
+                    i += 16
+                }
+                while i < n { dst[i] = Float(Int32(src[i]) &- zeroPoint) * scale; i += 1 }
+            }
+        }
+    }
+
+    /// body(float image, int8 image, first pixel, pixels) for each block of this part's pixels.
+    @inline(__always)
+    private func forEachBlock(part: Int, parts: Int,
+                              _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int8>, Int, Int) -> Void) {
+        let image = channels * pixels, block = int8BoundaryBlock(channels: channels, tileBytes: tileBytes)
+        let r = f32PartRange(pixels, part, parts)
         for b in 0..<batch {
-            let xb = x + b * C * P, yb = y + b * C * P
             var p0 = r.lowerBound
             while p0 < r.upperBound {
                 let n = min(block, r.upperBound - p0)
-                for p in 0..<n {
-                    let row = xb + (p0 + p) * C
-                    for c in 0..<C { tile[c * block + p] = row[c] }
-                }
-                for c in 0..<C {
-                    let src = tile + c * block, dst = yb + c * P + p0
-                    var i = 0
-                    while i + 16 <= n {
-                        let q = SIMD16<Int32>(truncatingIfNeeded: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Int8>.self))
-                        // q − zp as a float by the same trick: exact for |q − zp| < 2^22.
-                        let f = unsafeBitCast(q &- zp, to: SIMD16<Float>.self) - magic
-                        UnsafeMutableRawPointer(dst + i).storeBytes(of: f * sc, as: SIMD16<Float>.self)
-                        i += 16
-                    }
-                    while i < n { dst[i] = Float(Int32(src[i]) &- zeroPoint) * scale; i += 1 }
-                }
+                body(float + b * image, int8 + b * image, p0, n)
                 p0 += n
             }
         }
