@@ -6,7 +6,7 @@ SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(pkg-config zlib1g-dev libopenblas-dev libv4l-dev libturbojpeg0-dev libsqlite3-dev
       qemu-system-x86 busybox-static cpio xz-utils
-      qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross socat)
+      qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross socat v4l-utils)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -103,6 +103,7 @@ public func f32Pow(_ x: Float, _ e: Float) -> Float {
     // Negative base: defined only for integral exponents.
     if e.rounded(.towardZero) != e { return .nan }
     let m = f32Exp(e * f32Log(-x))
-    let odd = Int64(e) & 1 == 1
+    // Every float of magnitude ≥ 2^24 is an even integer (and Int64(e) would trap on huge or infinite e: a fuzz finding).
+    let odd = e.magnitude < 16_777_216 && Int64(e) & 1 == 1
     return odd ? -m : m
 }
