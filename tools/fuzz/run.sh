@@ -34,6 +34,10 @@ nice -n 10 "${build[@]}" --product edgeseg-fuzz 2>&1 | grep -v "Cannot export lo
 echo "[fuzz] built edgeseg-fuzz in $(( $(date +%s) - start )) s"
 bin=.build-fuzz/debug/edgeseg-fuzz
 
+# EDGESEG_FUZZ_RUNS=N: a reproducible run (fixed seed, N inputs) instead of a timed one, what CI
+# uses: the same inputs on every machine, so CI cannot turn red on a lucky mutation; long timed
+# runs are for finding new bugs.
+if [ -n "${EDGESEG_FUZZ_RUNS:-}" ]; then bound="-seed=1 -runs=$EDGESEG_FUZZ_RUNS"; else bound="-max_total_time=$seconds"; fi
 status=0
 for t in "${targets[@]}"; do
   corpus=.build-fuzz/corpus/$t
@@ -43,7 +47,7 @@ for t in "${targets[@]}"; do
   echo "[fuzz] $t for $seconds s"
   set +e
   EDGESEG_FUZZ_TARGET=$t nice -n 10 "$bin" "$corpus" tools/fuzz/corpus/"$t" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+    $bound -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
   rc=$?
   set -e
