@@ -10,7 +10,7 @@ swift build -c release --product edgeseg -j 2
 BIN=.build/release/edgeseg
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-python3 tools/model/make_calib.py "$out/calib" --count 8
+python3 tools/model/make_calib.py "$out/calib" --count 16
 python3 tools/model/make_calib.py "$out/eval" --labels --count 12
 "$BIN" compile models/demo.onnx -o "$out/fp32.edgeseg" > /dev/null
 "$BIN" compile models/demo.onnx -o "$out/fp16.edgeseg" --precision fp16 > /dev/null
