@@ -44,7 +44,7 @@ for t in "${targets[@]}"; do
   artifacts=out/fuzz/$t
   mkdir -p "$corpus" "$artifacts"
   log=$artifacts/fuzz.log
-  echo "[fuzz] $t for $seconds s"
+  echo "[fuzz] $t: $bound"
   set +e
   EDGESEG_FUZZ_TARGET=$t nice -n 10 "$bin" "$corpus" tools/fuzz/corpus/"$t" \
     $bound -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
