@@ -120,14 +120,15 @@ public func quantizeGraph(_ graph: Graph, samples: [[Float]], options: QuantizeO
     }
     var keep = Set(convs.indices.filter { options.keepFloat.contains(g.nodes[convs[$0]].name) })
     var q = try applyQuantization(g, convs: convs.enumerated().filter { !keep.contains($0.offset) }.map(\.element), params: params)
-    var (sqnr, agree) = try compareOutputs(graph, q, samples: samples, threads: options.threads)
+    let reference = try ReferenceOutputs(graph, samples: samples, threads: options.threads)
+    var (sqnr, agree) = try compareOutputs(reference, q, samples: samples, threads: options.threads)
     if options.precision == .mixed && sqnr < options.targetSQNR {
         // Keep the k worst layers in float: grow k by doubling, then bisect on the first k that meets the target.
         let worst = convs.indices.filter { !keep.contains($0) }.sorted { layers[$0].sqnr < layers[$1].sqnr }
         func trial(_ k: Int) throws -> (Graph, Double, Double) {
             let floatSet = keep.union(worst.prefix(k))
             let qg = try applyQuantization(g, convs: convs.enumerated().filter { !floatSet.contains($0.offset) }.map(\.element), params: params)
-            let (s, a) = try compareOutputs(graph, qg, samples: samples, threads: options.threads)
+            let (s, a) = try compareOutputs(reference, qg, samples: samples, threads: options.threads)
             return (qg, s, a)
         }
         var lo = 0, hi = 1
@@ -308,19 +309,41 @@ func layerSQNR(_ g: Graph, conv c: Int, params: [TensorID: QuantParams], input: 
     return expected.withUnsafeBufferPointer { quantizationSQNR(reference: $0, test: exe.output(0)) }
 }
 
+/// The FP32 graph's outputs on the calibration samples, computed once: the mixed-precision search
+/// compares a dozen candidate graphs against them.
+struct ReferenceOutputs {
+    var outputs: [[[Float]]]       // [sample][output] values
+    var shape0: [Int]
+
+    init(_ graph: Graph, samples: [[Float]], threads: Int) throws {
+        let exe = try Executor(graph: graph, threads: threads)
+        outputs = samples.map { s in
+            s.withUnsafeBufferPointer { src in _ = exe.input(0).update(fromContentsOf: src) }
+            exe.run()
+            return (0..<exe.outputCount).map { Array(exe.output($0)) }
+        }
+        shape0 = exe.outputShape(0)
+    }
+}
+
 /// Output SQNR (dB, all outputs) and argmax agreement over channel axis 1 of output 0.
 func compareOutputs(_ reference: Graph, _ test: Graph, samples: [[Float]], threads: Int) throws -> (Double, Double) {
-    let a = try Executor(graph: reference, threads: threads), b = try Executor(graph: test, threads: threads)
+    try compareOutputs(ReferenceOutputs(reference, samples: samples, threads: threads), test, samples: samples, threads: threads)
+}
+
+func compareOutputs(_ reference: ReferenceOutputs, _ test: Graph, samples: [[Float]], threads: Int) throws -> (Double, Double) {
+    let b = try Executor(graph: test, threads: threads)
     var signal = 0.0, noise = 0.0, same = 0, total = 0
-    for s in samples {
-        for exe in [a, b] { s.withUnsafeBufferPointer { src in _ = exe.input(0).update(fromContentsOf: src) }; exe.run() }
-        for o in 0..<a.outputCount {
-            let r = a.output(o), t = b.output(o)
+    for (si, s) in samples.enumerated() {
+        s.withUnsafeBufferPointer { src in _ = b.input(0).update(fromContentsOf: src) }
+        b.run()
+        for o in 0..<b.outputCount {
+            let r = reference.outputs[si][o], t = b.output(o)
             for i in r.indices { signal += Double(r[i]) * Double(r[i]); let d = Double(r[i]) - Double(t[i]); noise += d * d }
         }
-        let shape = a.outputShape(0)
+        let shape = reference.shape0
         if shape.count == 4 {
-            let C = shape[1], P = shape[2] * shape[3], r = a.output(0), t = b.output(0)
+            let C = shape[1], P = shape[2] * shape[3], r = reference.outputs[si][0], t = b.output(0)
             for img in 0..<shape[0] {
                 for p in 0..<P {
                     var br = 0, bt = 0
