@@ -84,7 +84,7 @@ let package = Package(
         // Test-only malloc interposer: counts heap allocations on tagged threads.
         .target(name: "CAllocCounter"),
         .testTarget(name: "EdgeSegCoreTests", dependencies: ["EdgeSegCore", "CAllocCounter"]),
-        .testTarget(name: "EdgeSegCompilerTests", dependencies: ["EdgeSegCompiler"]),
+        .testTarget(name: "EdgeSegCompilerTests", dependencies: ["EdgeSegCompiler", "CAllocCounter"]),
         .testTarget(name: "EdgeSegCaptureTests", dependencies: ["EdgeSegCapture"]),
         .testTarget(name: "EdgeSegInspectTests", dependencies: ["EdgeSegInspect"]),
         .testTarget(name: "EdgeSegLinkTests", dependencies: ["EdgeSegLink", "EdgeSegReceiver"]),

@@ -1,3 +1,4 @@
+import CAllocCounter
 import Foundation
 import Testing
 import EdgeSegCore
@@ -194,6 +195,24 @@ import EdgeSegKernels
         let scale = ref.map(abs).max()!
         for i in ref.indices { #expect(abs(ref[i] - got[i]) <= 2e-3 * (1 + scale)) }
         #expect(writeModelFile(h).count < writeModelFile(g).count)
+    }
+
+    /// The int8 islands keep the executor's promise: no heap allocation per run, pool worker included.
+    @Test(.enabled(if: alloc_counter_available() != 0, "no allocation counter under AddressSanitizer"))
+    func int8RunsMakeNoHeapAllocations() throws {
+        let g = mixedGraph()
+        let (q, _) = try quantizeGraph(g, samples: samples(g, count: 2, seed: 8), options: QuantizeOptions(precision: .int8))
+        #expect(q.precision == "int8")
+        alloc_counter_begin_session()
+        defer { alloc_counter_end_session() }
+        let exe = try Executor(graph: q, threads: 2)
+        exe.run()
+        exe.runOnEveryThread(alloc_counter_track_this_thread)
+        alloc_counter_reset()
+        for _ in 0..<10 { exe.run() }
+        let n = alloc_counter_count()
+        exe.runOnEveryThread { alloc_counter_track_thread(0) }
+        #expect(n == 0)
     }
 
     @Test func hostileQuantizedGraphsAreRefusedAtLoad() throws {

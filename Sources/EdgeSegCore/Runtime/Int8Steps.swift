@@ -74,6 +74,9 @@ struct Int8ConvKernel {
     var batch: Int
     var packed: Int8PackedConv?          // nil: depthwise
     var depthwiseWeights: [Int8]
+    /// Chosen once at load: `Int8Path.preferred()` reads the environment and filters the path
+    /// list (allocating), which must not happen per run.
+    var path: Int8Path
     var stage: Int8OutputStage
     var inputZeroPoint: Int32
     var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
@@ -101,6 +104,8 @@ struct Int8ConvKernel {
         let (lo, hi) = try int8ActivationClamp(a.activation, scale: yq.scale[0], zeroPoint: yq.zeroPoint[0], node: n.name)
         let s = shape
         let ohwi = int8WeightsOIHWToOHWI(w, outC: s.outC, inCPerGroup: s.inCPerGroup, kH: s.kH, kW: s.kW)
+        let path = Int8Path.preferred()
+        self.path = path
         do {
             stage = try ohwi.withUnsafeBufferPointer {
                 try Int8OutputStage(weights: $0.baseAddress!, outputChannels: s.outC, k: s.gemmK, bias: bias,
@@ -112,7 +117,7 @@ struct Int8ConvKernel {
                 depthwiseWeights = int8PackDepthwiseWeights(ohwi, channels: s.outC, taps: s.kH * s.kW)
                 scratchBytes = 0
             } else {
-                let p = try ohwi.withUnsafeBufferPointer { try packInt8Conv($0.baseAddress!, shape: s) }
+                let p = try ohwi.withUnsafeBufferPointer { try packInt8Conv($0.baseAddress!, shape: s, path: path) }
                 packed = p; depthwiseWeights = []
                 scratchBytes = int8Conv2DScratchBytes(p)
             }
@@ -135,7 +140,7 @@ struct Int8ConvKernel {
                 if r.isEmpty { continue }
                 depthwiseWeights.withUnsafeBufferPointer { w in
                     int8DepthwiseConv2D(input: xi, inputZeroPoint: inputZeroPoint, shape: shape, weights: w.baseAddress!,
-                                        stage: stage, output: yi, outputRows: r)
+                                        stage: stage, output: yi, outputRows: r, path: path)
                 }
             }
         }
