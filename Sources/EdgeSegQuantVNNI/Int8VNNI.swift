@@ -2,72 +2,85 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// int8 GEMM tile, MR = 8 rows × NR = 16 channels, acc[8][16]. vpdpbusd multiplies u8 × s8 and
-/// sums 4 products into int32 without saturation; the panel holds x + 128 (u8) and the caller
-/// adds −128·Σw per channel to undo the offset.
-/// panel: [kQuads][8 rows][4] u8; weights: [kQuads][16 ch][4] s8.
-@_cdecl("edgeseg_int8_tile_vnni")
-public func int8TileVNNI(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
-                         acc: UnsafeMutablePointer<Int32>) {
-  tileVNNI(panel: panel, weights: weights, kQuads: kQuads, acc: acc)
-}
-
-@inline(__always)
-func tileVNNI(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
-                         acc: UnsafeMutablePointer<Int32>) {
-  var c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
-  var p = panel, w = weights
-  for _ in 0..<kQuads {
-    let wv = w.loadUnaligned(as: __m512i.self)
-    c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(p.loadUnaligned(as: Int32.self)), wv)
-    c1 = _mm512_dpbusd_epi32(c1, _mm512_set1_epi32((p + 4).loadUnaligned(as: Int32.self)), wv)
-    c2 = _mm512_dpbusd_epi32(c2, _mm512_set1_epi32((p + 8).loadUnaligned(as: Int32.self)), wv)
-    c3 = _mm512_dpbusd_epi32(c3, _mm512_set1_epi32((p + 12).loadUnaligned(as: Int32.self)), wv)
-    c4 = _mm512_dpbusd_epi32(c4, _mm512_set1_epi32((p + 16).loadUnaligned(as: Int32.self)), wv)
-    c5 = _mm512_dpbusd_epi32(c5, _mm512_set1_epi32((p + 20).loadUnaligned(as: Int32.self)), wv)
-    c6 = _mm512_dpbusd_epi32(c6, _mm512_set1_epi32((p + 24).loadUnaligned(as: Int32.self)), wv)
-    c7 = _mm512_dpbusd_epi32(c7, _mm512_set1_epi32((p + 28).loadUnaligned(as: Int32.self)), wv)
-    p += 32; w += 64
-  }
-  let o = UnsafeMutableRawPointer(acc)
-  o.storeBytes(of: c0, toByteOffset: 0, as: __m512i.self); o.storeBytes(of: c1, toByteOffset: 64, as: __m512i.self)
-  o.storeBytes(of: c2, toByteOffset: 128, as: __m512i.self); o.storeBytes(of: c3, toByteOffset: 192, as: __m512i.self)
-  o.storeBytes(of: c4, toByteOffset: 256, as: __m512i.self); o.storeBytes(of: c5, toByteOffset: 320, as: __m512i.self)
-  o.storeBytes(of: c6, toByteOffset: 384, as: __m512i.self); o.storeBytes(of: c7, toByteOffset: 448, as: __m512i.self)
-}
-
-/// The same tile plus the whole output stage for a full block of 16 channels, requantized 16
-/// lanes at a time (AVX-512 vpmuldq / vpsravd / vpsraq) with the integer steps of the scalar
-/// `int8Requantize` (SaturatingRoundingDoublingHighMul as floor((a·b + 2^30) / 2^31), which is
-/// identical for multipliers ≠ INT32_MIN). Bit-exactness is checked by the test suite.
-/// perChannel: bias + correction, multiplier, shift — each 16 Int32 for this block.
+/// int8 GEMM tile, MR = 8 rows × NR = 16 channels, plus the whole output stage of that block of
+/// 16 channels. vpdpbusd multiplies u8 × s8 and sums 4 products into int32 without saturation;
+/// the panel holds x + 128 (u8) and `biasTotal` includes −128·Σw per channel to undo the offset.
+/// The accumulators stay in registers and are requantized 16 lanes at a time with the integer
+/// steps of the scalar `int8Requantize` (see `Requant16`); bit-exactness is checked by the tests.
+/// panel: [8 rows][4·kQuads] u8, row-major (packing is a plain copy); weights: [kQuads][16 ch][4] s8.
+/// biasTotal, multiplier, shift: 16 Int32 each for this block.
 @_cdecl("edgeseg_int8_tile_vnni_requant")
 public func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
                                 biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                                 zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                                 out: UnsafeMutableRawPointer, ldc: Int, rows: Int) {
-  withUnsafeTemporaryAllocation(of: SIMD16<Int32>.self, capacity: 8) { t in
-    let acc = UnsafeMutableRawPointer(t.baseAddress!).assumingMemoryBound(to: Int32.self)
-    tileVNNI(panel: panel, weights: weights, kQuads: kQuads, acc: acc)
-    let b = biasTotal.loadUnaligned(as: SIMD16<Int32>.self)
-    let m = multiplier.loadUnaligned(as: SIMD16<Int32>.self)
-    let sh = shift.loadUnaligned(as: SIMD16<Int32>.self)
-    let zero = SIMD16<Int32>(repeating: 0)
-    let left = sh.replacing(with: 0, where: sh .< zero), right = (zero &- sh).replacing(with: 0, where: sh .> zero)
-    let mask = (SIMD16<Int32>(repeating: 1) &<< right) &- 1, half = mask &>> 1
-    let mLo = SIMD8<Int64>(truncatingIfNeeded: m.lowHalf), mHi = SIMD8<Int64>(truncatingIfNeeded: m.highHalf)
-    let zp = SIMD16<Int32>(repeating: zeroPoint)
-    let lo = SIMD16<Int32>(repeating: clampMin), hi = SIMD16<Int32>(repeating: clampMax)
-    for r in 0..<rows {
-      let x = (t[r] &+ b) &<< left
-      let pLo = (SIMD8<Int64>(truncatingIfNeeded: x.lowHalf) &* mLo &+ (1 << 30)) &>> 31
-      let pHi = (SIMD8<Int64>(truncatingIfNeeded: x.highHalf) &* mHi &+ (1 << 30)) &>> 31
-      let h = SIMD16<Int32>(lowHalf: SIMD8<Int32>(truncatingIfNeeded: pLo), highHalf: SIMD8<Int32>(truncatingIfNeeded: pHi))
-      let threshold = half &+ zero.replacing(with: 1, where: h .< zero)
-      let rounded = (h &>> right) &+ zero.replacing(with: 1, where: (h & mask) .> threshold)
-      let v = (rounded &+ zp).clamped(lowerBound: lo, upperBound: hi)
-      (out + r * ldc).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: v), as: SIMD16<Int8>.self)
-    }
+  var c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
+  let stride = 4 * kQuads
+  let p0 = panel, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
+  let p4 = p3 + stride, p5 = p4 + stride, p6 = p5 + stride, p7 = p6 + stride
+  var w = weights, o = 0
+  for _ in 0..<kQuads {
+    let wv = w.loadUnaligned(as: __m512i.self)
+    c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(p0.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c1 = _mm512_dpbusd_epi32(c1, _mm512_set1_epi32(p1.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c2 = _mm512_dpbusd_epi32(c2, _mm512_set1_epi32(p2.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c3 = _mm512_dpbusd_epi32(c3, _mm512_set1_epi32(p3.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c4 = _mm512_dpbusd_epi32(c4, _mm512_set1_epi32(p4.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c5 = _mm512_dpbusd_epi32(c5, _mm512_set1_epi32(p5.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c6 = _mm512_dpbusd_epi32(c6, _mm512_set1_epi32(p6.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c7 = _mm512_dpbusd_epi32(c7, _mm512_set1_epi32(p7.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    o += 4; w += 64
+  }
+  let rq = Requant16(biasTotal: biasTotal, multiplier: multiplier, shift: shift,
+                     zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  // rows < 8 only at the end of a band: the extra accumulators hold padding and are not stored
+  @inline(__always) func put(_ r: Int, _ c: __m512i) {
+    if r < rows { (out + r * ldc).storeBytes(of: rq.apply(c), as: __m128i.self) }
+  }
+  put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5); put(6, c6); put(7, c7)
+}
+
+/// gemmlowp's MultiplyByQuantizedMultiplier + zero point + clamp on 16 int32 lanes, written with
+/// AVX-512 intrinsics so that nothing leaves the registers (Swift's generic SIMD16<Int64>
+/// conversions and `clamped` compiled to lane extracts and stdlib calls):
+///   x = (acc + bias) << left
+///   h = floor((x·m + 2^30) / 2^31)         vpmuldq on even and odd lanes, 64-bit add and shifts
+///   r = (h >> right) + (h & mask > half + (h < 0))   RoundingDivideByPOT, compare as a sign bit
+/// `SaturatingRoundingDoublingHighMul`'s nudge-then-truncate is exactly that floor for every
+/// multiplier but INT32_MIN, which the output stage rejects.
+struct Requant16 {
+  let bias, mult, multOdd, left, right, mask, half, zp, lo, hi: __m512i
+
+  @inline(__always)
+  init(biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+       zeroPoint: Int32, clampMin: Int32, clampMax: Int32) {
+    let zero = _mm512_setzero_si512()
+    let sh = shift.loadUnaligned(as: __m512i.self)
+    bias = biasTotal.loadUnaligned(as: __m512i.self)
+    mult = multiplier.loadUnaligned(as: __m512i.self)
+    multOdd = _mm512_srli_epi64(mult, 32)
+    left = _mm512_max_epi32(sh, zero)
+    right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero)
+    mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right), _mm512_set1_epi32(1))
+    half = _mm512_srli_epi32(mask, 1)
+    zp = _mm512_set1_epi32(zeroPoint)
+    lo = _mm512_set1_epi32(clampMin)
+    hi = _mm512_set1_epi32(clampMax)
+  }
+
+  @inline(__always)
+  func apply(_ acc: __m512i) -> __m128i {
+    let x = _mm512_sllv_epi32(_mm512_add_epi32(acc, bias), left)
+    let nudge = _mm512_set1_epi64(1 << 30)
+    let even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge)
+    let odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multOdd), nudge)
+    // bits 31…62 of each 64-bit product: even lanes shifted down, odd lanes shifted up into the high half
+    let h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1))
+    let threshold = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31))
+    // remainder > threshold ⇔ threshold − remainder < 0 (both in 0…2^31): its sign bit is the carry
+    let up = _mm512_srli_epi32(_mm512_sub_epi32(threshold, _mm512_and_si512(h, mask)), 31)
+    let r = _mm512_add_epi32(_mm512_add_epi32(_mm512_srav_epi32(h, right), up), zp)
+    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi))
   }
 }
 #endif

@@ -30,6 +30,33 @@ import Glibc
     }
   }
 
+  /// The vectorised output stages (VNNI / AVX2 tiles, 8-lane portable) against the scalar one over
+  /// every shift TFLite allows (−31…30), q31 multipliers across their range and biases that push
+  /// the accumulators to ±2^30, where the left shift wraps and the rounding ties sit.
+  @Test func everyPathBitExactOverTheWholeOutputStageRange() throws {
+    var rng = QuantTestRNG(seed: 2024)
+    for trial in 0..<40 {
+      let m = rng.int(1...13), n = rng.int(1...37), k = rng.int(1...40)
+      var bias: [Int32] = [], mult: [Int32] = [], shift: [Int32] = []
+      for _ in 0..<n {
+        bias.append(Int32(rng.int(-(1 << 30)...(1 << 30))) >> Int32(rng.int(0...24)))
+        mult.append(rng.int(0...5) == 0 ? Int32(1 << 30) : Int32(rng.int((1 << 30)...Int(Int32.max))))
+        shift.append(Int32(rng.int(0...3) == 0 ? rng.int(-31...30) : rng.int(-31...0)))
+      }
+      let stage = try Int8OutputStage(bias: bias, multiplier: mult, shift: shift,
+                                      outputZeroPoint: Int32(rng.int(-128...127)))
+      let a = rng.activations(m * k), w = rng.weights(n * k)
+      var want = [Int8](repeating: 0, count: m * n)
+      int8GemmReference(a: a, lda: k, m: m, weights: w, n: n, k: k, stage: stage, out: &want, ldc: n)
+      for path in Int8Path.available() {
+        var got = [Int8](repeating: 0, count: m * n)
+        int8Gemm(a: a, lda: k, m: m, packed: try packInt8Weights(w, n: n, k: k, path: path), stage: stage,
+                 out: &got, ldc: n)
+        #expect(int8FirstMismatch(got, want) == nil, "path \(path.name) trial \(trial) m=\(m) n=\(n) k=\(k)")
+      }
+    }
+  }
+
   /// Every product at the int16 pair limit: x = −128 against w = −127 (and 127 against 127):
   /// vpmaddubsw would saturate here, vpmaddwd / smull+smlal / sdot / vpdpbusd must not.
   @Test func saturationCornersAreExact() throws {

@@ -7,7 +7,7 @@
 //   scalar, dot : [N/8][K4/4][8 ch][4 k]            int8   (sdot: one int8x16 = 4 ch × 4 k)
 //   neon        : [N/8][K4/4][2][k01: 4 ch × 2][k23: 4 ch × 2]  int8 (smull lo + smlal hi → sadalp)
 //   avx2        : [N/16][K4/2][16 ch][2 k]          int16  (vpmaddwd, no saturation possible)
-//   vnni        : [N/16][K4/4][16 ch][4 k]          int8   (vpdpbusd with u8 = x + 128)
+//   vnni        : [N/16][K4/4][16 ch][4 k]          int8   (vpdpbusd with u8 = x + 128; A panels row-major)
 
 #if arch(arm64)
 import _Builtin_intrinsics.arm.neon
@@ -18,8 +18,6 @@ import _Builtin_intrinsics.arm.neon
 #if arch(x86_64)
 @_extern(c, "edgeseg_int8_tile_avx2")
 func int8TileAVX2(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kPairs: Int, acc: UnsafeMutablePointer<Int32>)
-@_extern(c, "edgeseg_int8_tile_vnni")
-func int8TileVNNI(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int, acc: UnsafeMutablePointer<Int32>)
 @_extern(c, "edgeseg_int8_tile_avx2_requant")
 func int8TileAVX2Requant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kPairs: Int,
                          biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
@@ -246,11 +244,16 @@ func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: I
         (p + (q * mr + r) * 4).storeBytes(of: lo | hi << 16, as: UInt32.self)
       }
     }
-    for j in stride(from: 0, to: k4, by: 2) {
-      for r in 0..<mr where j / 2 >= fullPairs || r >= rows {
-        out[(j / 2 * mr + r) * 2] = Int16(at(r, j))
-        out[(j / 2 * mr + r) * 2 + 1] = Int16(at(r, j + 1))
+    // padding: the K tail of every row, then whole missing rows (visiting only those entries:
+    // a scan of every (pair, row) with a filter cost more than the packing itself)
+    for q in fullPairs..<(k4 / 2) {
+      for r in 0..<mr {
+        out[(q * mr + r) * 2] = Int16(at(r, 2 * q))
+        out[(q * mr + r) * 2 + 1] = Int16(at(r, 2 * q + 1))
       }
+    }
+    for r in rows..<mr {
+      for q in 0..<fullPairs { (p + (q * mr + r) * 4).storeBytes(of: 0, as: UInt32.self) }
     }
   case .neon:
     // [k4/4][MR][ (x0,x1)×4, (x2,x3)×4 ]
@@ -262,24 +265,48 @@ func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: I
         for t in 0..<4 { d[2 * t] = x0; d[2 * t + 1] = x1; d[8 + 2 * t] = x2; d[8 + 2 * t + 1] = x3 }
       }
     }
+  case .vnni:
+    // [MR][k4] u8 row-major (the tile broadcasts each row's quads from that row): a copy with
+    // x + 128 == x ^ 0x80, one SSE/NEON register at a time (wider Swift SIMD types spill here);
+    // the K tail and missing rows are 0 + 128
+    let flip = SIMD16<UInt8>(repeating: 0x80)
+    for r in 0..<mr {
+      let dst = p + r * k4
+      var j = 0
+      if r < rows {
+        let src = UnsafeRawPointer(a + r * lda)
+        while j + 16 <= k {
+          dst.storeBytes(of: src.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self) ^ flip,
+                         toByteOffset: j, as: SIMD16<UInt8>.self)
+          j += 16
+        }
+        while j + 8 <= k {
+          dst.storeBytes(of: src.loadUnaligned(fromByteOffset: j, as: UInt64.self) ^ 0x8080_8080_8080_8080,
+                         toByteOffset: j, as: UInt64.self)
+          j += 8
+        }
+        while j < k { dst.storeBytes(of: src.load(fromByteOffset: j, as: UInt8.self) ^ 0x80, toByteOffset: j, as: UInt8.self); j += 1 }
+      }
+      (dst + j).initializeMemory(as: UInt8.self, repeating: 0x80, count: k4 - j)
+    }
   default:
-    // [k4/4][MR][4]; VNNI wants u8, x + 128 == x ^ 0x80
-    let flip: UInt8 = path == .vnni ? 0x80 : 0
-    let out = p.assumingMemoryBound(to: UInt8.self)
-    // whole 4-byte groups of real rows move as one word (the common case; small-K GEMMs are
-    // dominated by this packing), the K tail and missing rows byte by byte
-    let fullQuads = k / 4, flipWord = UInt32(flip) &* 0x0101_0101
+    // [k4/4][MR][4] (scalar, sdot): whole 4-byte groups of real rows move as one word, the K
+    // tail and missing rows byte by byte
+    let out = p.assumingMemoryBound(to: Int8.self)
+    let fullQuads = k / 4
     for r in 0..<rows {
       let src = UnsafeRawPointer(a + r * lda)
       for q in 0..<fullQuads {
-        (p + (q * mr + r) * 4).storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * q, as: UInt32.self) ^ flipWord,
-                                          as: UInt32.self)
+        (p + (q * mr + r) * 4).storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * q, as: UInt32.self), as: UInt32.self)
       }
     }
-    for q in 0..<(k4 / 4) {
-      for r in 0..<mr where q >= fullQuads || r >= rows {
-        for t in 0..<4 { out[(q * mr + r) * 4 + t] = UInt8(bitPattern: at(r, 4 * q + t)) ^ flip }
+    for q in fullQuads..<(k4 / 4) {
+      for r in 0..<mr {
+        for t in 0..<4 { out[(q * mr + r) * 4 + t] = at(r, 4 * q + t) }
       }
+    }
+    for r in rows..<mr {
+      for q in 0..<fullQuads { (p + (q * mr + r) * 4).storeBytes(of: 0, as: UInt32.self) }
     }
   }
 }
@@ -290,7 +317,6 @@ func int8RunTile(_ path: Int8Path, panel: UnsafeRawPointer, weights: UnsafeRawPo
   switch path {
   #if arch(x86_64)
   case .avx2: int8TileAVX2(panel: panel, weights: weights, kPairs: k4 / 2, acc: acc)
-  case .vnni: int8TileVNNI(panel: panel, weights: weights, kQuads: k4 / 4, acc: acc)
   #elseif arch(arm64)
   case .neon: int8TileNEON(panel: panel, weights: weights, kQuads: k4 / 4, acc: acc)
   case .dot: int8TileDot(panel: panel, weights: weights, kQuads: k4 / 4, acc: acc)
