@@ -215,6 +215,46 @@ import EdgeSegKernels
         #expect(n == 0)
     }
 
+    /// SiLU / sigmoid after an int8 conv become 256-entry tables: int8 → int8 when the next conv
+    /// reads the result (no boundary left), int8 → float when a float op does. The output must be
+    /// the unfused graph's: the table is built by the same float kernel from the same values.
+    @Test func activationTablesGiveTheUnfusedResult() throws {
+        var b = Builder()
+        let x = b.input([1, 6, 17, 15])
+        let c1 = b.conv(x, cout: 21, k: 3, pad: 1, act: .silu)           // → conv: int8 → int8 table
+        let c2 = b.conv(c1, cout: 9, k: 1, act: .sigmoid)                // → concat: int8 → float table
+        let cat = b.node(.concat(axis: 1), [c2, x], [1, 15, 17, 15])
+        let out = b.conv(cat, cout: 4, k: 1)
+        b.g.outputs = [out]
+        let (split, convs) = splitForQuantization(b.g)
+        var params: [TensorID: QuantParams] = [:]
+        var r = Rng(s: 3)
+        for c in convs {
+            for t in [split.nodes[c].inputs[0], split.nodes[c].outputs[0]] where params[t] == nil {
+                let lo = r.float(-4, -0.5), hi = r.float(0.5, 5)
+                let p = asymmetricInt8Params(lo: lo, hi: hi)
+                params[t] = QuantParams(scale: [p.scale], zeroPoint: [p.zeroPoint])
+            }
+        }
+        let fused = try applyQuantization(split, convs: convs, params: params)
+        let plain = try applyQuantization(split, convs: convs, params: params, tables: false)
+        let h = opHistogram(fused), hp = opHistogram(plain)
+        #expect(hp["unary.silu"] == 1 && hp["unary.sigmoid"] == 1)
+        #expect(h["quantize"] == hp["quantize"]! - 1 && h["dequantize"] == hp["dequantize"]! - 2,
+                "one quantize and two dequantizes folded: \(h) vs \(hp)")
+        let tables = fused.nodes.filter { if case .unary = $0.op { return true } else { return false } }
+        #expect(tables.count == 2 && tables.allSatisfy { fused.tensors[$0.inputs[0]].type == .int8 })
+        #expect(Set(tables.map { fused.tensors[$0.outputs[0]].type }) == [.int8, .float32])
+        let reloaded = try readModelFile(writeModelFile(fused))
+        let outScale = params[split.nodes[convs.last!].outputs[0]]!.scale[0]
+        for sample in samples(b.g, count: 3, seed: 8) {
+            let want = try run(plain, sample), got = try run(reloaded, sample, threads: 2)
+            let worst = zip(want, got).map { abs($0 - $1) }.max() ?? 0
+            // identical but for an ulp of the float kernel moving a rounding tie: at most one step
+            #expect(worst <= outScale * 1.01, "max |Δ| \(worst) vs output step \(outScale)")
+        }
+    }
+
     @Test func hostileQuantizedGraphsAreRefusedAtLoad() throws {
         let g = chainGraph()
         let (split, convs) = splitForQuantization(g)
@@ -239,10 +279,17 @@ import EdgeSegKernels
         var floatReadsInt8 = q
         let i8 = q.nodes[conv].outputs[0]
         let f = floatReadsInt8.addTensor(TensorDesc(name: "bad", shape: q.tensors[i8].shape))
-        floatReadsInt8.nodes.append(Node(name: "relu-on-int8", op: .unary(.relu), inputs: [i8], outputs: [f]))
+        floatReadsInt8.nodes.append(Node(name: "pool-on-int8", op: .globalPool(.average), inputs: [i8], outputs: [f]))
+        floatReadsInt8.tensors[f].shape[2] = 1; floatReadsInt8.tensors[f].shape[3] = 1
         floatReadsInt8.outputs.append(f)
+        // an activation table whose output is not the input's shape (it would write past it)
+        var tableShape = q
+        let wide = tableShape.addTensor(TensorDesc(name: "wide", shape: q.tensors[i8].shape.map { $0 * 2 }))
+        tableShape.nodes.append(Node(name: "silu-table", op: .unary(.silu), inputs: [i8], outputs: [wide]))
+        tableShape.outputs.append(wide)
         for (why, bad) in [("weight −128", minus128), ("no output scale", noScale), ("zero scale", zeroScale),
-                           ("zero point 300", badZp), ("scale count", shortScales), ("float op reads int8", floatReadsInt8)] {
+                           ("zero point 300", badZp), ("scale count", shortScales), ("float op reads int8", floatReadsInt8),
+                           ("table shape", tableShape)] {
             #expect(throws: (any Error).self, "\(why)") { _ = try Executor(graph: bad) }
             // Through the file loader too: a clear error, never a crash.
             if let loaded = try? readModelFile(writeModelFile(bad)) {

@@ -198,7 +198,8 @@ func splitForQuantization(_ graph: Graph) -> (Graph, [Int]) {
 /// The graph with `convs` in int8: quantized weights, one quantize node per float tensor read by
 /// an int8 conv (reused by every reader), a dequantize node after each int8 conv whose output
 /// anything but another int8 conv reads.
-func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]) throws -> Graph {
+/// `tables`: fold activations after a dequantize into int8 tables (`fuseActivationTables`).
+func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams], tables: Bool = true) throws -> Graph {
     var q = g
     var nodes: [Node] = []
     var int8Of: [TensorID: TensorID] = [:]     // float tensor → its int8 twin
@@ -228,11 +229,39 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
         nodes.append(Node(name: n.name, op: .conv(a), inputs: inputs, outputs: [yq]))
         nodes.append(Node(name: g.tensors[y].name + ":dequantize", op: .dequantize, inputs: [yq], outputs: [y]))
     }
-    q.nodes = nodes
+    q.nodes = tables ? fuseActivationTables(q, nodes) : nodes
     _ = removeDeadNodes(&q)   // dequantizes nobody reads, float weights now unused
     try validate(q)
     do { try validateGraph(q) } catch { throw QuantizeError("quantized graph is not executable: \(error)") }
     return q
+}
+
+/// An activation (SiLU, sigmoid, …) right after an int8 conv's dequantize becomes a 256-entry
+/// table on the int8 values (the executor builds it at load with the float kernel itself):
+/// dequantize → act → quantize collapses to one int8 → int8 lookup that stays NHWC, and
+/// dequantize → act with float readers becomes a dequantize through the table. Only tensors
+/// with no other reader are folded, so nothing else sees a change.
+func fuseActivationTables(_ g: Graph, _ nodes: [Node]) -> [Node] {
+    var readers: [TensorID: [Int]] = [:], producer: [TensorID: Int] = [:]
+    for (i, n) in nodes.enumerated() {
+        for t in n.inputs { readers[t, default: []].append(i) }
+        for t in n.outputs { producer[t] = i }
+    }
+    let graphOutputs = Set(g.outputs)
+    var drop = Set<Int>(), replace: [Int: Node] = [:]
+    for (i, n) in nodes.enumerated() {
+        guard case .unary = n.op, let y = n.inputs.first, readers[y] == [i], !graphOutputs.contains(y),
+              let d = producer[y], nodes[d].op == .dequantize, !drop.contains(d) else { continue }
+        let z = n.outputs[0]
+        var out = z
+        if !graphOutputs.contains(z), let r = readers[z], r.count == 1, nodes[r[0]].op == .quantize {
+            out = nodes[r[0]].outputs[0]
+            drop.insert(r[0])
+        }
+        drop.insert(d)
+        replace[i] = Node(name: n.name + ":table", op: n.op, inputs: [nodes[d].inputs[0]], outputs: [out])
+    }
+    return nodes.indices.compactMap { drop.contains($0) ? nil : (replace[$0] ?? nodes[$0]) }
 }
 
 /// Conv and Gemm weights stored as IEEE half (half the weight bytes); the executor widens them at load.

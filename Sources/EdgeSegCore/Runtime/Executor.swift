@@ -57,6 +57,8 @@ public final class Executor: @unchecked Sendable {
     private let int8KernelCount: Int
     private let int8Scratch: UnsafeMutableRawPointer
     private let int8ScratchStride: Int
+    /// Activation tables of int8 inputs (1 KiB each: 256 floats, or 256 bytes), built at load.
+    private let int8Tables: UnsafeMutableRawPointer
     private let inputPtrs: [UnsafeMutablePointer<Float>]
     private let outputPtrs: [UnsafeMutablePointer<Float>]
 
@@ -136,8 +138,10 @@ public final class Executor: @unchecked Sendable {
             }
         }
 
+        let tableCount = g.nodes.filter { if case .unary = $0.op { return g.tensors[$0.inputs[0]].type == .int8 }; return false }.count
+        int8Tables = .allocate(byteCount: max(1, tableCount) * 1024, alignment: 64)
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
-                                threads: self.threads, convTiles: convTiles, reference: reference)
+                                tables: int8Tables, threads: self.threads, convTiles: convTiles, reference: reference)
         let (list, kernels, boundaryTile) = try lowering.lower()
         int8KernelCount = kernels.count
         int8Kernels = .allocate(capacity: max(1, kernels.count))
@@ -145,11 +149,12 @@ public final class Executor: @unchecked Sendable {
         int8ScratchStride = alignUp(max(boundaryTile, kernels.map(\.scratchBytes).max() ?? 0))
         int8Scratch = .allocate(byteCount: max(64, int8ScratchStride * self.threads), alignment: 64)
         int8Scratch.initializeMemory(as: UInt8.self, repeating: 0, count: max(64, int8ScratchStride * self.threads))
-        let int8WeightBytes = kernels.reduce(0) { $0 + $1.weightBytes }
+        let int8WeightBytes = kernels.reduce(0) { $0 + $1.weightBytes } + tableCount * 1024
         weightBytes = floatWeightBytes + int8WeightBytes
         scratchBytes = floatScratchBytes + int8ScratchStride * self.threads
         if arenaBytes + weightBytes + scratchBytes > memoryLimit {
             int8Kernels.deinitialize(count: kernels.count); int8Kernels.deallocate(); int8Scratch.deallocate()
+            int8Tables.deallocate()
             arena.deallocate(); weights.deallocate(); scratch.deallocate()
             throw ExecutorError("model needs \(arenaBytes) arena + \(weightBytes) weight + \(scratchBytes) scratch bytes, over the \(memoryLimit)-byte limit")
         }
@@ -168,6 +173,7 @@ public final class Executor: @unchecked Sendable {
     deinit {
         arena.deallocate(); weights.deallocate(); scratch.deallocate()
         int8Kernels.deinitialize(count: int8KernelCount); int8Kernels.deallocate(); int8Scratch.deallocate()
+        int8Tables.deallocate()
         steps.deinitialize(count: stepCount); steps.deallocate()
         nodeNanos.deallocate()
     }
@@ -266,6 +272,7 @@ public final class Executor: @unchecked Sendable {
             q.quantize(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
         case .dequantize(let d):
             d.dequantize(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
+        case .int8Table(let t): t.run(part: part, parts: parts)
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -377,6 +384,7 @@ struct Lowering {
     let constOffset: [Int]
     let arena: UnsafeMutableRawPointer
     let weights: UnsafeMutableRawPointer
+    let tables: UnsafeMutableRawPointer
     let threads: Int
     let convTiles: [Int: (Int, Int)]
     let reference: Bool
@@ -401,6 +409,7 @@ struct Lowering {
         var list: [Step] = []
         var kernels: [Int8ConvKernel] = []
         var boundaryTile = 0
+        var tablesUsed = 0
         let par = threads > 1
         for (i, n) in g.nodes.enumerated() {
             func add(_ k: StepKind, work: Int) { list.append(Step(kind: k, node: i, parallel: par && work >= 16_384)) }
@@ -444,6 +453,27 @@ struct Lowering {
                 let d = F32MatMul(a: shape(n.inputs[0]), b: shape(n.inputs[1]), out: shape(n.outputs[0]))
                 add(.matMul(MatMulStep(desc: d, a: try ptr(n.inputs[0]), b: try ptr(n.inputs[1]), y: try ptr(n.outputs[0]),
                                        useBLAS: !reference && d.m * d.n * d.k >= 32_768)), work: nodeMACs(n, g) / 8)
+            case .unary(let u) where g.tensors[n.inputs[0]].type == .int8:
+                let x = n.inputs[0], y = n.outputs[0], s = shape(x), xq = g.tensors[x].quant!
+                let table = tables + tablesUsed * 1024
+                tablesUsed += 1
+                if let yq = g.tensors[y].quant, g.tensors[y].type == .int8 {
+                    let t = table.assumingMemoryBound(to: Int8.self)
+                    int8ActivationTable(kernelActivation(u), input: xq, output: yq, into: t)
+                    add(.int8Table(Int8TableStep(x: try int8Ptr(x), y: try int8Ptr(y), count: g.tensors[x].elementCount, table: t)),
+                        work: g.tensors[x].elementCount / 4)
+                } else {
+                    let t = table.assumingMemoryBound(to: Float.self)
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buf in
+                        int8ActivationInputs(scale: xq.scale[0], zeroPoint: xq.zeroPoint[0], into: buf.baseAddress!)
+                        f32Unary(kernelActivation(u), buf.baseAddress!, t, 256)
+                    }
+                    boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
+                    let b = Int8BoundaryStep(float: try ptr(y), int8: try int8Ptr(x), batch: s[0], channels: s[1], pixels: s[2] * s[3],
+                                             scale: xq.scale[0], zeroPoint: xq.zeroPoint[0],
+                                             tileBytes: int8BoundaryTileBytes(channels: s[1]), table: UnsafePointer(t))
+                    add(.dequantize(b), work: g.tensors[y].elementCount)
+                }
             case .unary(let u):
                 let c = g.tensors[n.outputs[0]].elementCount
                 add(.unary(kernelActivation(u), try ptr(n.inputs[0]), try ptr(n.outputs[0]), c), work: c)

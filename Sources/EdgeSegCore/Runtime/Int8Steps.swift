@@ -45,6 +45,15 @@ func checkExecutableTypes(_ g: Graph) throws {
                 throw ExecutorError("node '\(n.name)': int8 conv bias must be a float32 constant")
             }
             int8Allowed.formUnion([ops.x, ops.weight, n.outputs[0]])
+        case .unary where g.tensors[n.inputs[0]].type == .int8:
+            // An activation table (quantize pass): int8 → int8 (both NHWC) or int8 → float NCHW.
+            let out = n.outputs[0], xs = g.tensors[n.inputs[0]].shape
+            guard isActivationQuant(n.inputs[0]), xs.count == 4, g.tensors[out].shape == xs,
+                  isActivationQuant(out) || g.tensors[out].type == .float32 else {
+                throw ExecutorError("node '\(n.name)': an int8 activation table needs an int8 4-D input with one scale and zero point and an output of the same shape, int8 (likewise quantized) or float32")
+            }
+            int8Allowed.insert(n.inputs[0])
+            if g.tensors[out].type == .int8 { int8Allowed.insert(out) }
         case .conv, .gemm:
             // Half-precision weights (`--precision fp16`) are widened to float32 at load.
             if g.tensors[n.inputs[1]].type == .float16, g.constants[n.inputs[1]] != nil { int8Allowed.insert(n.inputs[1]) }
@@ -55,10 +64,13 @@ func checkExecutableTypes(_ g: Graph) throws {
         for t in n.inputs + n.outputs where g.tensors[t].type != .float32 && !int8Allowed.contains(t) {
             throw ExecutorError("node '\(n.name)': tensor '\(name(t))' is \(g.tensors[t].type); only float32, half weights and quantized int8 conv islands run here")
         }
-        // An int8 tensor read by anything but an int8 conv or a dequantize would be misread (layout, scale).
-        if case .conv = n.op {} else if case .dequantize = n.op {} else {
+        // An int8 tensor read by anything but an int8 conv, a dequantize or an activation table
+        // would be misread (layout, scale).
+        switch n.op {
+        case .conv, .dequantize, .unary: break
+        default:
             for t in n.inputs where g.tensors[t].type == .int8 {
-                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs and dequantize may read")
+                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize and activation tables may read")
             }
         }
     }
@@ -184,6 +196,8 @@ struct Int8BoundaryStep {
     var batch: Int, channels: Int, pixels: Int
     var scale: Float, zeroPoint: Int32
     var tileBytes: Int
+    /// Dequantize through an activation: x = table[q + 128] = act(scale · (q − zp)).
+    var table: UnsafePointer<Float>? = nil
 
     func quantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
@@ -234,6 +248,13 @@ struct Int8BoundaryStep {
                 let row = xb + (p0 + p) * C
                 for c in 0..<C { tile[c * block + p] = row[c] }
             }
+            if let table {
+                for c in 0..<C {
+                    let src = tile + c * block, dst = yb + c * P + p0
+                    for i in 0..<n { dst[i] = table[Int(src[i]) &+ 128] }
+                }
+                return
+            }
             for c in 0..<C {
                 let src = tile + c * block, dst = yb + c * P + p0
                 var i = 0
@@ -262,6 +283,39 @@ struct Int8BoundaryStep {
                 body(float + b * image, int8 + b * image, p0, n)
                 p0 += n
             }
+        }
+    }
+}
+
+/// An activation applied to int8 values as a 256-entry table, built at load by the float kernel
+/// itself: y = quantize_out(act(dequantize_in(x))) for int8 → int8. The layout does not matter
+/// (one byte in, one byte out), so NHWC stays NHWC and no boundary is crossed.
+struct Int8TableStep {
+    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
+    var count: Int
+    var table: UnsafePointer<Int8>
+
+    func run(part: Int, parts: Int) {
+        let r = f32PartRange(count, part, parts)
+        for i in r { y[i] = table[Int(x[i]) &+ 128] }
+    }
+}
+
+/// act(scale · (q − zp)) for q = −128…127, by the same float kernel the unfused graph runs.
+func int8ActivationInputs(scale: Float, zeroPoint: Int32, into t: UnsafeMutablePointer<Float>) {
+    for i in 0..<256 { t[i] = Float(Int32(i) - 128 - zeroPoint) * scale }
+}
+
+/// int8 → int8 table: quantize(act(dequantize(q))) with QuantizeLinear's rounding and saturation.
+func int8ActivationTable(_ act: F32Activation, input: QuantParams, output: QuantParams, into table: UnsafeMutablePointer<Int8>) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buf in
+        let x = buf.baseAddress!, y = x + 256
+        int8ActivationInputs(scale: input.scale[0], zeroPoint: input.zeroPoint[0], into: x)
+        f32Unary(act, x, y, 256)
+        for i in 0..<256 {   // the quantize step's float arithmetic, lane for lane (NaN → −128 as there)
+            let t = y[i] / output.scale[0]
+            let v = t.isNaN ? -1e6 : max(-1_048_576, min(1_048_576, t))
+            table[i] = Int8(max(-128, min(127, v.rounded(.toNearestOrEven) + Float(output.zeroPoint[0]))))
         }
     }
 }

@@ -42,10 +42,13 @@ public func planMemory(_ g: Graph, inPlace: Bool = true) -> MemoryPlan {
             aliasTo = n.inputs[0]
         case .unary, .binary:
             guard inPlace else { break }
-            let outShape = g.tensors[n.outputs[0]].shape
+            // same shape and element type: an int8 → float activation table must not write its
+            // 4-byte results over its 1-byte input
+            let outShape = g.tensors[n.outputs[0]].shape, outType = g.tensors[n.outputs[0]].type
             for x in n.inputs {
                 let r = root[x]
-                if g.constants[r] == nil && g.tensors[x].shape == outShape && end[r] == i && start[r] != -1 {
+                if g.constants[r] == nil && g.tensors[x].shape == outShape && g.tensors[x].type == outType
+                    && end[r] == i && start[r] != -1 {
                     aliasTo = x; inPlaceNodes += 1; break
                 }
             }

@@ -38,6 +38,7 @@ enum StepKind {
     case int8Conv(Int)                     // index into the executor's int8 kernels
     case quantize(Int8BoundaryStep)
     case dequantize(Int8BoundaryStep)
+    case int8Table(Int8TableStep)
     case gemm(GemmStep)
     case matMul(MatMulStep)
     case binary(F32BinaryOp, F32Broadcast, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
