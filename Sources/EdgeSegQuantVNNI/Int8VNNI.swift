@@ -2,42 +2,48 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// int8 GEMM tile, MR = 8 rows × NR = 16 channels, plus the whole output stage of that block of
+/// int8 GEMM tile, MR = 16 rows × NR = 16 channels, plus the whole output stage of that block of
 /// 16 channels. vpdpbusd multiplies u8 × s8 and sums 4 products into int32 without saturation;
 /// the panel holds x + 128 (u8) and `biasTotal` includes −128·Σw per channel to undo the offset.
 /// The accumulators stay in registers and are requantized 16 lanes at a time with the integer
 /// steps of the scalar `int8Requantize` (see `Requant16`); bit-exactness is checked by the tests.
-/// panel: [8 rows][4·kQuads] u8, row-major (packing is a plain copy); weights: [kQuads][16 ch][4] s8.
+/// panel: [16 rows][4·kQuads] u8, row-major (packing is a plain copy); weights: [kQuads][16 ch][4] s8.
 /// biasTotal, multiplier, shift: 16 Int32 each for this block.
 @_cdecl("edgeseg_int8_tile_vnni_requant")
 public func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
                                 biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                                 zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                                 out: UnsafeMutableRawPointer, ldc: Int, rows: Int) {
+  // 16 rows share each 64-byte weight load: at the decoder's K (2 736) the weight block streams
+  // from L2, and 8 rows per load left the tile at half the vpdpbusd rate
   var c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
+  var c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0
   let stride = 4 * kQuads
-  let p0 = panel, p1 = p0 + stride, p2 = p1 + stride, p3 = p2 + stride
-  let p4 = p3 + stride, p5 = p4 + stride, p6 = p5 + stride, p7 = p6 + stride
   var w = weights, o = 0
+  // (a nested function must not capture a `var`: unoptimised builds box it on the heap per call)
+  @inline(__always) func x(_ r: Int, _ o: Int) -> __m512i {
+    _mm512_set1_epi32(panel.loadUnaligned(fromByteOffset: r * stride + o, as: Int32.self))
+  }
   for _ in 0..<kQuads {
     let wv = w.loadUnaligned(as: __m512i.self)
-    c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(p0.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c1 = _mm512_dpbusd_epi32(c1, _mm512_set1_epi32(p1.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c2 = _mm512_dpbusd_epi32(c2, _mm512_set1_epi32(p2.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c3 = _mm512_dpbusd_epi32(c3, _mm512_set1_epi32(p3.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c4 = _mm512_dpbusd_epi32(c4, _mm512_set1_epi32(p4.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c5 = _mm512_dpbusd_epi32(c5, _mm512_set1_epi32(p5.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c6 = _mm512_dpbusd_epi32(c6, _mm512_set1_epi32(p6.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
-    c7 = _mm512_dpbusd_epi32(c7, _mm512_set1_epi32(p7.loadUnaligned(fromByteOffset: o, as: Int32.self)), wv)
+    c0 = _mm512_dpbusd_epi32(c0, x(0, o), wv); c1 = _mm512_dpbusd_epi32(c1, x(1, o), wv)
+    c2 = _mm512_dpbusd_epi32(c2, x(2, o), wv); c3 = _mm512_dpbusd_epi32(c3, x(3, o), wv)
+    c4 = _mm512_dpbusd_epi32(c4, x(4, o), wv); c5 = _mm512_dpbusd_epi32(c5, x(5, o), wv)
+    c6 = _mm512_dpbusd_epi32(c6, x(6, o), wv); c7 = _mm512_dpbusd_epi32(c7, x(7, o), wv)
+    c8 = _mm512_dpbusd_epi32(c8, x(8, o), wv); c9 = _mm512_dpbusd_epi32(c9, x(9, o), wv)
+    c10 = _mm512_dpbusd_epi32(c10, x(10, o), wv); c11 = _mm512_dpbusd_epi32(c11, x(11, o), wv)
+    c12 = _mm512_dpbusd_epi32(c12, x(12, o), wv); c13 = _mm512_dpbusd_epi32(c13, x(13, o), wv)
+    c14 = _mm512_dpbusd_epi32(c14, x(14, o), wv); c15 = _mm512_dpbusd_epi32(c15, x(15, o), wv)
     o += 4; w += 64
   }
   let rq = Requant16(biasTotal: biasTotal, multiplier: multiplier, shift: shift,
                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
-  // rows < 8 only at the end of a band: the extra accumulators hold padding and are not stored
+  // rows < 16 only at the end of a band: the extra accumulators hold padding and are not stored
   @inline(__always) func put(_ r: Int, _ c: __m512i) {
     if r < rows { (out + r * ldc).storeBytes(of: rq.apply(c), as: __m128i.self) }
   }
   put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5); put(6, c6); put(7, c7)
+  put(8, c8); put(9, c9); put(10, c10); put(11, c11); put(12, c12); put(13, c13); put(14, c14); put(15, c15)
 }
 
 /// gemmlowp's MultiplyByQuantizedMultiplier + zero point + clamp on 16 int32 lanes, written with

@@ -160,7 +160,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
           // widths are rarely multiples of 16) runs the same tile on zero-padded weights with
           // padded stage values into a 16-wide staging tile, then copies its `cols` channels out.
           withUnsafeTemporaryAllocation(of: Int32.self, capacity: 48) { stageBuf in
-          withUnsafeTemporaryAllocation(of: Int8.self, capacity: 16 * 8) { staging in
+          withUnsafeTemporaryAllocation(of: Int8.self, capacity: 16 * 16) { staging in   // MR ≤ 16 rows × 16
             let biasTotal = stageBuf.baseAddress!, mp = biasTotal + 16, sp = biasTotal + 32
             for j in 0..<16 {
               let inside = j < cols

@@ -59,7 +59,7 @@ public enum Int8Path: UInt8, Sendable, CaseIterable {
 
   // Micro-kernel geometry: MR rows of A × NR output channels per tile, K consumed in steps of
   // kStep (zero-padded to a multiple of 4 for every path).
-  var mr: Int { self == .vnni ? 8 : 4 }
+  var mr: Int { self == .vnni ? 16 : 4 }
   var nr: Int { (self == .avx2 || self == .vnni) ? 16 : 8 }
   /// Bytes of packed weights per NR-block per 4 values of K.
   var blockBytesPerK4: Int {
