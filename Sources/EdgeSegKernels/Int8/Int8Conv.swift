@@ -40,7 +40,7 @@ public func int8WeightsOIHWToOHWI(_ w: [Int8], outC: Int, inCPerGroup: Int, kH: 
 
 public func int8Conv2DScratchBytes(_ conv: Int8PackedConv) -> Int {
   let k = conv.shape.gemmK
-  return int8Im2colBandRows * k + 64 + int8GemmScratchBytes(k: k)
+  return max(int8Im2colBandRows * k, int8GemmBandRows * ((k + 3) & ~3)) + 64 + int8GemmScratchBytes(k: k)
 }
 
 /// Convolution with packed weights. `stage` holds all outC channels (bias folded with the
@@ -62,8 +62,13 @@ public func int8Conv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, conv: 
     return
   }
   let band = scratch.assumingMemoryBound(to: Int8.self)
-  let gemmScratch = (scratch + int8Im2colBandRows * k).alignedUp(toMultipleOf: 64)
+  let gemmScratch = (scratch + max(int8Im2colBandRows * k, int8GemmBandRows * ((k + 3) & ~3))).alignedUp(toMultipleOf: 64)
   let zp = Int8(truncatingIfNeeded: inputZeroPoint)
+  if conv.groups[0].path == .vnni {
+    int8Im2colVNNI(input: input, zeroPoint: zp, conv: conv, stage: stage, output: output, band: band,
+                   gemmScratch: gemmScratch, pixels: first..<pixels)
+    return
+  }
   var p0 = first
   while p0 < pixels {
     let rows = min(int8Im2colBandRows, pixels - p0)
@@ -87,6 +92,56 @@ public func int8Conv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, conv: 
       }
       int8GemmChannels(a: band, lda: k, m: rows, packed: conv.groups[g], stage: stage, stageOffset: g * cog,
                        out: output + p0 * s.outC + g * cog, ldc: s.outC, scratch: gemmScratch)
+    }
+    p0 += rows
+  }
+}
+
+/// The VNNI path's im2col writes the GEMM's panels directly (rows of x ^ 0x80 at stride K4,
+/// bands of int8GemmBandRows), so the patch bytes are copied once instead of twice; the taps of
+/// one kernel row are one contiguous run of the input when dilationW = 1 and the run is inside.
+func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8PackedConv, stage: Int8OutputStage,
+                    output: UnsafeMutablePointer<Int8>, band: UnsafeMutablePointer<Int8>,
+                    gemmScratch: UnsafeMutableRawPointer, pixels: Range<Int>) {
+  let s = conv.shape, cig = s.inCPerGroup, cog = s.outCPerGroup, k = s.gemmK, k4 = (k + 3) & ~3
+  let pad = UInt8(bitPattern: zp) ^ 0x80, run = s.kW * cig
+  var p0 = pixels.lowerBound
+  while p0 < pixels.upperBound {
+    let rows = min(int8GemmBandRows, pixels.upperBound - p0)
+    for g in 0..<s.groups {
+      for r in 0..<rows {
+        let oy = (p0 + r) / s.outW, ox = (p0 + r) % s.outW
+        let row = UnsafeMutableRawPointer(band + r * k4)
+        var col = 0
+        let ix0 = ox * s.strideW - s.padLeft
+        let rowInside = s.dilationW == 1 && ix0 >= 0 && ix0 + s.kW <= s.inW
+        for ky in 0..<s.kH {
+          let iy = oy * s.strideH - s.padTop + ky * s.dilationH
+          if iy < 0 || iy >= s.inH {
+            (row + col).initializeMemory(as: UInt8.self, repeating: pad, count: run)
+            col += run
+            continue
+          }
+          let inputRow = input + iy * s.inW * s.inC + g * cig
+          if rowInside && s.groups == 1 {
+            int8CopyFlipped(from: inputRow + ix0 * s.inC, to: row + col, count: run)
+            col += run
+            continue
+          }
+          for kx in 0..<s.kW {
+            let ix = ix0 + kx * s.dilationW
+            if ix >= 0 && ix < s.inW {
+              int8CopyFlipped(from: inputRow + ix * s.inC, to: row + col, count: cig)
+            } else {
+              (row + col).initializeMemory(as: UInt8.self, repeating: pad, count: cig)
+            }
+            col += cig
+          }
+        }
+        (row + k).initializeMemory(as: UInt8.self, repeating: 0x80, count: k4 - k)
+      }
+      int8GemmChannels(a: band, lda: k4, m: rows, packed: conv.groups[g], stage: stage, stageOffset: g * cog,
+                       out: output + p0 * s.outC + g * cog, ldc: s.outC, scratch: gemmScratch, prepacked: true)
     }
     p0 += rows
   }

@@ -127,13 +127,16 @@ public func int8Gemm(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Packe
 }
 
 /// The driver; `stageOffset` selects the output-stage channels (grouped convolution).
+/// `prepacked`: `a` already holds the band's panels (VNNI only: rows of x ^ 0x80 at stride K4,
+/// which is what int8Conv2D's im2col writes), m ≤ int8GemmBandRows.
 func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
                       stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>,
-                      ldc: Int, scratch: UnsafeMutableRawPointer) {
+                      ldc: Int, scratch: UnsafeMutableRawPointer, prepacked: Bool = false) {
   let path = packed.path, mr = path.mr, nr = path.nr, k = packed.k, k4 = packed.k4
+  precondition(!prepacked || (path == .vnni && m <= int8GemmBandRows && lda == k4))
   // panel bytes per row per K: int16 pairs (avx2) 2, expanded pairs (neon) 4, otherwise 1
   let panelBytes = mr * k4 * (path == .neon ? 4 : (path == .avx2 ? 2 : 1))
-  let panels = scratch
+  let panels = prepacked ? UnsafeMutableRawPointer(mutating: a) : scratch
   let tile = (scratch + int8GemmBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
   packed.storage.withUnsafeBufferPointer { wbuf in
@@ -146,7 +149,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
     var band0 = 0
     while band0 < m {
       let bandRows = min(int8GemmBandRows, m - band0)
-      var i0 = 0
+      var i0 = prepacked ? bandRows : 0
       while i0 < bandRows {
         int8PackPanel(path, a + (band0 + i0) * lda, lda: lda, rows: min(mr, bandRows - i0), k: k, k4: k4,
                   into: panels + i0 / mr * panelBytes)
@@ -269,24 +272,10 @@ func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: I
     // [MR][k4] u8 row-major (the tile broadcasts each row's quads from that row): a copy with
     // x + 128 == x ^ 0x80, one SSE/NEON register at a time (wider Swift SIMD types spill here);
     // the K tail and missing rows are 0 + 128
-    let flip = SIMD16<UInt8>(repeating: 0x80)
     for r in 0..<mr {
       let dst = p + r * k4
       var j = 0
-      if r < rows {
-        let src = UnsafeRawPointer(a + r * lda)
-        while j + 16 <= k {
-          dst.storeBytes(of: src.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self) ^ flip,
-                         toByteOffset: j, as: SIMD16<UInt8>.self)
-          j += 16
-        }
-        while j + 8 <= k {
-          dst.storeBytes(of: src.loadUnaligned(fromByteOffset: j, as: UInt64.self) ^ 0x8080_8080_8080_8080,
-                         toByteOffset: j, as: UInt64.self)
-          j += 8
-        }
-        while j < k { dst.storeBytes(of: src.load(fromByteOffset: j, as: UInt8.self) ^ 0x80, toByteOffset: j, as: UInt8.self); j += 1 }
-      }
+      if r < rows { int8CopyFlipped(from: a + r * lda, to: dst, count: k); j = k }
       (dst + j).initializeMemory(as: UInt8.self, repeating: 0x80, count: k4 - j)
     }
   default:
@@ -309,6 +298,23 @@ func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: I
       for q in 0..<fullQuads { (p + (q * mr + r) * 4).storeBytes(of: 0, as: UInt32.self) }
     }
   }
+}
+
+/// dst[i] = src[i] ^ 0x80 (x + 128 as u8, VNNI's unsigned operand), one SSE/NEON register at a
+/// time (wider Swift SIMD types spill here).
+@inline(__always)
+func int8CopyFlipped(from src: UnsafePointer<Int8>, to dst: UnsafeMutableRawPointer, count n: Int) {
+  let s = UnsafeRawPointer(src), flip = SIMD16<UInt8>(repeating: 0x80)
+  var j = 0
+  while j + 16 <= n {
+    dst.storeBytes(of: s.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self) ^ flip, toByteOffset: j, as: SIMD16<UInt8>.self)
+    j += 16
+  }
+  while j + 8 <= n {
+    dst.storeBytes(of: s.loadUnaligned(fromByteOffset: j, as: UInt64.self) ^ 0x8080_8080_8080_8080, toByteOffset: j, as: UInt64.self)
+    j += 8
+  }
+  while j < n { dst.storeBytes(of: s.load(fromByteOffset: j, as: UInt8.self) ^ 0x80, toByteOffset: j, as: UInt8.self); j += 1 }
 }
 
 @inline(__always)
