@@ -410,6 +410,7 @@ struct Lowering {
         var kernels: [Int8ConvKernel] = []
         var boundaryTile = 0
         var tablesUsed = 0
+        let vectorBoundaries = int8BoundaryBlocksAvailable() && Int8Path.preferred() == .vnni
         let par = threads > 1
         for (i, n) in g.nodes.enumerated() {
             func add(_ k: StepKind, work: Int) { list.append(Step(kind: k, node: i, parallel: par && work >= 16_384)) }
@@ -424,7 +425,8 @@ struct Lowering {
                 let s = shape(f), qp = g.tensors[q].quant!
                 boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
                 let b = Int8BoundaryStep(float: try ptr(f), int8: try int8Ptr(q), batch: s[0], channels: s[1], pixels: s[2] * s[3],
-                                         scale: qp.scale[0], zeroPoint: qp.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]))
+                                         scale: qp.scale[0], zeroPoint: qp.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: s[1]),
+                                         vector: vectorBoundaries)
                 add(isQuantize ? .quantize(b) : .dequantize(b), work: g.tensors[f].elementCount)
             case .conv(let a):
                 let ops = try convOperands(n, a)

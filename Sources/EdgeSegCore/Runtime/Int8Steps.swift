@@ -198,9 +198,20 @@ struct Int8BoundaryStep {
     var tileBytes: Int
     /// Dequantize through an activation: x = table[q + 128] = act(scale · (q − zp)).
     var table: UnsafePointer<Float>? = nil
+    /// The AVX-512 transposing blocks (same bytes), chosen at load with the int8 path: when the
+    /// convs run VNNI (EDGESEG_INT8_PATH can force another path, and with it this portable step).
+    var vector = false
 
     func quantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
+        if vector {
+            let r = f32PartRange(P, part, parts)
+            for b in 0..<batch where !r.isEmpty {
+                int8QuantizeBlock(src: float + b * C * P + r.lowerBound, planeStride: P, channels: C, pixels: r.count,
+                                  dst: int8 + b * C * P + r.lowerBound * C, scale: scale, zeroPoint: zeroPoint)
+            }
+            return
+        }
         let zp = SIMD16<Float>(repeating: Float(zeroPoint)), sc = SIMD16<Float>(repeating: scale)
         let lo = SIMD16<Float>(repeating: -128), hi = SIMD16<Float>(repeating: 127)
         let big = SIMD16<Float>(repeating: 1_048_576), magic = SIMD16<Float>(repeating: float32RoundingMagic)
@@ -241,6 +252,14 @@ struct Int8BoundaryStep {
     /// int8 NHWC → float NCHW: x = scale · (q − zp), through the same kind of tile.
     func dequantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
+        if vector && table == nil {
+            let r = f32PartRange(P, part, parts)
+            for b in 0..<batch where !r.isEmpty {
+                int8DequantizeBlock(src: int8 + b * C * P + r.lowerBound * C, channels: C, pixels: r.count,
+                                    dst: float + b * C * P + r.lowerBound, planeStride: P, scale: scale, zeroPoint: zeroPoint)
+            }
+            return
+        }
         let zp = SIMD16<Int32>(repeating: zeroPoint &- float32RoundingMagicBits), sc = SIMD16<Float>(repeating: scale)
         let magic = SIMD16<Float>(repeating: float32RoundingMagic)
         forEachBlock(part: part, parts: parts) { yb, xb, p0, n in

@@ -1,0 +1,106 @@
+// AVX-512 int8 island boundaries: float NCHW ↔ int8 NHWC for one block of pixels, 16 channels ×
+// 16 pixels at a time: one vector per channel run, a 16×16 byte transpose in registers, masked
+// loads and stores for the channel and pixel tails. Same arithmetic as the portable step in
+// EdgeSegCore (Int8BoundaryStep): quantize = x / scale, NaN → −2^20, clamp ±2^20, round half to
+// even (cvtps2dq under the default MXCSR), + zp, saturate; dequantize = Float(q − zp) · scale.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// m[i] = row i of a 16×16 byte matrix → m[j] = its column j: SSE2 unpacks in 4 stages (bytes,
+/// words, dwords, qwords), each pairing rows that are 1, 2, 4, 8 apart.
+@inline(__always)
+func transpose16x16(_ m: UnsafeMutablePointer<__m128i>) {
+  let b0 = _mm_unpacklo_epi8(m[0], m[1]), b1 = _mm_unpackhi_epi8(m[0], m[1])
+  let b2 = _mm_unpacklo_epi8(m[2], m[3]), b3 = _mm_unpackhi_epi8(m[2], m[3])
+  let b4 = _mm_unpacklo_epi8(m[4], m[5]), b5 = _mm_unpackhi_epi8(m[4], m[5])
+  let b6 = _mm_unpacklo_epi8(m[6], m[7]), b7 = _mm_unpackhi_epi8(m[6], m[7])
+  let b8 = _mm_unpacklo_epi8(m[8], m[9]), b9 = _mm_unpackhi_epi8(m[8], m[9])
+  let b10 = _mm_unpacklo_epi8(m[10], m[11]), b11 = _mm_unpackhi_epi8(m[10], m[11])
+  let b12 = _mm_unpacklo_epi8(m[12], m[13]), b13 = _mm_unpackhi_epi8(m[12], m[13])
+  let b14 = _mm_unpacklo_epi8(m[14], m[15]), b15 = _mm_unpackhi_epi8(m[14], m[15])
+  let c0 = _mm_unpacklo_epi16(b0, b2), c1 = _mm_unpackhi_epi16(b0, b2)
+  let c2 = _mm_unpacklo_epi16(b1, b3), c3 = _mm_unpackhi_epi16(b1, b3)
+  let c4 = _mm_unpacklo_epi16(b4, b6), c5 = _mm_unpackhi_epi16(b4, b6)
+  let c6 = _mm_unpacklo_epi16(b5, b7), c7 = _mm_unpackhi_epi16(b5, b7)
+  let c8 = _mm_unpacklo_epi16(b8, b10), c9 = _mm_unpackhi_epi16(b8, b10)
+  let c10 = _mm_unpacklo_epi16(b9, b11), c11 = _mm_unpackhi_epi16(b9, b11)
+  let c12 = _mm_unpacklo_epi16(b12, b14), c13 = _mm_unpackhi_epi16(b12, b14)
+  let c14 = _mm_unpacklo_epi16(b13, b15), c15 = _mm_unpackhi_epi16(b13, b15)
+  let d0 = _mm_unpacklo_epi32(c0, c4), d1 = _mm_unpackhi_epi32(c0, c4)
+  let d2 = _mm_unpacklo_epi32(c1, c5), d3 = _mm_unpackhi_epi32(c1, c5)
+  let d4 = _mm_unpacklo_epi32(c2, c6), d5 = _mm_unpackhi_epi32(c2, c6)
+  let d6 = _mm_unpacklo_epi32(c3, c7), d7 = _mm_unpackhi_epi32(c3, c7)
+  let d8 = _mm_unpacklo_epi32(c8, c12), d9 = _mm_unpackhi_epi32(c8, c12)
+  let d10 = _mm_unpacklo_epi32(c9, c13), d11 = _mm_unpackhi_epi32(c9, c13)
+  let d12 = _mm_unpacklo_epi32(c10, c14), d13 = _mm_unpackhi_epi32(c10, c14)
+  let d14 = _mm_unpacklo_epi32(c11, c15), d15 = _mm_unpackhi_epi32(c11, c15)
+  m[0] = _mm_unpacklo_epi64(d0, d8); m[1] = _mm_unpackhi_epi64(d0, d8)
+  m[2] = _mm_unpacklo_epi64(d1, d9); m[3] = _mm_unpackhi_epi64(d1, d9)
+  m[4] = _mm_unpacklo_epi64(d2, d10); m[5] = _mm_unpackhi_epi64(d2, d10)
+  m[6] = _mm_unpacklo_epi64(d3, d11); m[7] = _mm_unpackhi_epi64(d3, d11)
+  m[8] = _mm_unpacklo_epi64(d4, d12); m[9] = _mm_unpackhi_epi64(d4, d12)
+  m[10] = _mm_unpacklo_epi64(d5, d13); m[11] = _mm_unpackhi_epi64(d5, d13)
+  m[12] = _mm_unpacklo_epi64(d6, d14); m[13] = _mm_unpackhi_epi64(d6, d14)
+  m[14] = _mm_unpacklo_epi64(d7, d15); m[15] = _mm_unpackhi_epi64(d7, d15)
+}
+
+/// Float NCHW (channel planes `planeStride` floats apart, starting at this block's first pixel)
+/// → int8 NHWC rows of `channels` bytes, `pixels` of them.
+@_cdecl("edgeseg_int8_quantize_block_avx512")
+public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int, channels: Int, pixels: Int,
+                                    dst: UnsafeMutablePointer<Int8>, scale: Float, zeroPoint: Int32) {
+  let sc = _mm512_set1_ps(scale), big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
+  let zp = _mm512_set1_epi32(zeroPoint), lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
+  withUnsafeTemporaryAllocation(of: __m128i.self, capacity: 16) { buf in
+    let m = buf.baseAddress!
+    var p = 0
+    while p < pixels {
+      let np = min(16, pixels - p), pixMask = __mmask16(truncatingIfNeeded: (1 << np) - 1)
+      var c0 = 0
+      while c0 < channels {
+        let nc = min(16, channels - c0), chMask = __mmask16(truncatingIfNeeded: (1 << nc) - 1)
+        for c in 0..<16 {
+          guard c < nc else { m[c] = _mm_setzero_si128(); continue }
+          let x = _mm512_maskz_loadu_ps(pixMask, src + (c0 + c) * planeStride + p)
+          // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
+          let t = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
+          let q = _mm512_add_epi32(_mm512_cvtps_epi32(t), zp)
+          m[c] = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
+        }
+        transpose16x16(m)
+        for j in 0..<np { _mm_mask_storeu_epi8(dst + (p + j) * channels + c0, chMask, m[j]) }
+        c0 += 16
+      }
+      p += 16
+    }
+  }
+}
+
+/// int8 NHWC rows → float NCHW planes: the inverse walk of `int8QuantizeBlockAVX512`.
+@_cdecl("edgeseg_int8_dequantize_block_avx512")
+public func int8DequantizeBlockAVX512(src: UnsafePointer<Int8>, channels: Int, pixels: Int,
+                                      dst: UnsafeMutablePointer<Float>, planeStride: Int, scale: Float, zeroPoint: Int32) {
+  let sc = _mm512_set1_ps(scale), zp = _mm512_set1_epi32(zeroPoint)
+  withUnsafeTemporaryAllocation(of: __m128i.self, capacity: 16) { buf in
+    let m = buf.baseAddress!
+    var p = 0
+    while p < pixels {
+      let np = min(16, pixels - p), pixMask = __mmask16(truncatingIfNeeded: (1 << np) - 1)
+      var c0 = 0
+      while c0 < channels {
+        let nc = min(16, channels - c0), chMask = __mmask16(truncatingIfNeeded: (1 << nc) - 1)
+        for j in 0..<16 {
+          m[j] = j < np ? _mm_maskz_loadu_epi8(chMask, src + (p + j) * channels + c0) : _mm_setzero_si128()
+        }
+        transpose16x16(m)
+        for c in 0..<nc {
+          let q = _mm512_sub_epi32(_mm512_cvtepi8_epi32(m[c]), zp)
+          _mm512_mask_storeu_ps(dst + (c0 + c) * planeStride + p, pixMask, _mm512_mul_ps(_mm512_cvtepi32_ps(q), sc))
+        }
+        c0 += 16
+      }
+      p += 16
+    }
+  }
+}
+#endif
