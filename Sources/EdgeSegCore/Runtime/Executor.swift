@@ -461,7 +461,7 @@ struct Lowering {
                 tablesUsed += 1
                 if let yq = g.tensors[y].quant, g.tensors[y].type == .int8 {
                     let t = table.assumingMemoryBound(to: Int8.self)
-                    int8ActivationTable(kernelActivation(u), input: xq, output: yq, into: t)
+                    int8TableFromFloatKernel(kernelActivation(u), input: xq, output: yq, into: t)
                     add(.int8Table(Int8TableStep(x: try int8Ptr(x), y: try int8Ptr(y), count: g.tensors[x].elementCount, table: t)),
                         work: g.tensors[x].elementCount / 4)
                 } else {

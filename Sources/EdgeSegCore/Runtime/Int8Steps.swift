@@ -326,7 +326,7 @@ func int8ActivationInputs(scale: Float, zeroPoint: Int32, into t: UnsafeMutableP
 }
 
 /// int8 → int8 table: quantize(act(dequantize(q))) with QuantizeLinear's rounding and saturation.
-func int8ActivationTable(_ act: F32Activation, input: QuantParams, output: QuantParams, into table: UnsafeMutablePointer<Int8>) {
+func int8TableFromFloatKernel(_ act: F32Activation, input: QuantParams, output: QuantParams, into table: UnsafeMutablePointer<Int8>) {
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buf in
         let x = buf.baseAddress!, y = x + 256
         int8ActivationInputs(scale: input.scale[0], zeroPoint: input.zeroPoint[0], into: x)
