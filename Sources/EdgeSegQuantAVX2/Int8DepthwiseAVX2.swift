@@ -115,11 +115,12 @@ func dwBuildPairRowAVX2(input: UnsafePointer<Int8>, zpRow: UnsafePointer<Int8>, 
       (d + c * 4 + 32).storeBytes(of: _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(va, vb)), as: __m256i.self)
       c += 16
     }
-    while c < cp {
-      let xa: Int16 = c < C ? Int16(a[c]) : 0, xb: Int16 = c < C ? Int16(b[c]) : 0
-      (d + c * 4).storeBytes(of: xa, as: Int16.self)
-      (d + c * 4 + 2).storeBytes(of: xb, as: Int16.self)
-      c += 1
+    if c < C {   // the last C % 16 channels, zero-padded to the block (their weights are 0)
+      var ta = SIMD16<Int8>(repeating: 0), tb = ta
+      for i in 0..<(C - c) { ta[i] = a[c + i]; tb[i] = b[c + i] }
+      let va = unsafeBitCast(ta, to: __m128i.self), vb = unsafeBitCast(tb, to: __m128i.self)
+      (d + c * 4).storeBytes(of: _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(va, vb)), as: __m256i.self)
+      (d + c * 4 + 32).storeBytes(of: _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(va, vb)), as: __m256i.self)
     }
   }
 }

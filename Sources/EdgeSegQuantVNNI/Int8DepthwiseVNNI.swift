@@ -111,11 +111,11 @@ func dwBuildPairRowVNNI(input: UnsafePointer<Int8>, zpRow: UnsafePointer<Int8>, 
       (d + c * 4).storeBytes(of: _mm512_cvtepi8_epi16(ab), as: __m512i.self)
       c += 16
     }
-    while c < cp {
-      let xa: Int16 = c < C ? Int16(a[c]) : 0, xb: Int16 = c < C ? Int16(b[c]) : 0
-      (d + c * 4).storeBytes(of: xa, as: Int16.self)
-      (d + c * 4 + 2).storeBytes(of: xb, as: Int16.self)
-      c += 1
+    if c < C {   // the last C % 16 channels: masked loads (no fault past the end), zeros after
+      let m = UInt16(truncatingIfNeeded: (1 << (C - c)) - 1)
+      let va = _mm_maskz_loadu_epi8(m, a + c), vb = _mm_maskz_loadu_epi8(m, b + c)
+      let ab = _mm256_set_m128i(_mm_unpackhi_epi8(va, vb), _mm_unpacklo_epi8(va, vb))
+      (d + c * 4).storeBytes(of: _mm512_cvtepi8_epi16(ab), as: __m512i.self)
     }
   }
 }
