@@ -63,7 +63,7 @@ import Testing
         let stage = rng.stage(channels: channels, k: 9, clamp: true)
         var want = [Int8](repeating: 0, count: s.outH * s.outW * channels), got = want
         int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
-        for path in Int8Path.available() {   // x86: the portable kernel and the AVX2-compiled twin
+        for path in Int8Path.available() {   // x86: the portable kernel and the avx2 / vnni pair kernels
           got = [Int8](repeating: 0, count: want.count)
           int8DepthwiseConv2D(input: x, inputZeroPoint: zp, shape: s,
                               weights: int8PackDepthwiseWeights(w, channels: channels, taps: 9), stage: stage, output: &got,
