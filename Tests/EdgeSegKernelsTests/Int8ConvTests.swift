@@ -63,7 +63,7 @@ import Testing
         let stage = rng.stage(channels: channels, k: 9, clamp: true)
         var want = [Int8](repeating: 0, count: s.outH * s.outW * channels), got = want
         int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
-        for path in Int8Path.available() {   // x86: the portable kernel and the AVX2-compiled twin
+        for path in Int8Path.available() {   // x86: the portable kernel and the avx2 / vnni pair kernels
           got = [Int8](repeating: 0, count: want.count)
           int8DepthwiseConv2D(input: x, inputZeroPoint: zp, shape: s,
                               weights: int8PackDepthwiseWeights(w, channels: channels, taps: 9), stage: stage, output: &got,
@@ -113,5 +113,104 @@ import Testing
       int8DepthwiseConv2D(input: x, inputZeroPoint: 4, shape: d, weights: w, stage: stage, output: &parts, outputRows: r)
     }
     #expect(parts == whole)
+  }
+}
+
+@Suite struct Int8DepthwisePairTests {
+  /// An output stage at the edges: multipliers across the whole positive range, every shift
+  /// −31…30, biases that make accumulators wrap, random zero point and clamps.
+  static func extremeStage(_ rng: inout QuantTestRNG, channels n: Int) -> Int8OutputStage {
+    var bias: [Int32] = [], mult: [Int32] = [], shift: [Int32] = []
+    for c in 0..<n {
+      bias.append(c % 5 == 0 ? (c % 2 == 0 ? Int32.max - Int32(rng.int(0...1000)) : Int32.min + Int32(rng.int(0...1000)))
+                             : Int32(rng.int(-2_000_000...2_000_000)))
+      mult.append(c % 3 == 0 ? Int32.max - Int32(rng.int(0...3)) : Int32(rng.int(1 << 30...Int(Int32.max))))
+      shift.append(Int32(c % 4 == 1 ? rng.int(-31...30) : rng.int(-12...2)))
+    }
+    return try! Int8OutputStage(bias: bias, multiplier: mult, shift: shift, outputZeroPoint: Int32(rng.int(-128...127)),
+                                clampMin: -128, clampMax: 127)
+  }
+
+  /// The pair kernels (x86 avx2 / vnni) and the portable one against the reference: 3×3 stride 1
+  /// and 2 (the specialised loop), other kernel sizes (the generic loop), dilation, asymmetric
+  /// strides and padding, channel counts off the 8 / 16 grid, and maps so small that every
+  /// pixel is border. Both entry points: packed once + scratch (row bands), and the convenience.
+  @Test func pairKernelsBitExact() throws {
+    var rng = QuantTestRNG(seed: 23)
+    struct Case { var h: Int, w: Int, c: Int, k: (Int, Int), stride: (Int, Int), pad: (Int, Int, Int, Int), dil: (Int, Int) }
+    var cases: [Case] = []
+    for c in [1, 7, 8, 13, 16, 17, 24, 40, 72] {
+      for stride in [1, 2] {
+        cases.append(Case(h: rng.int(3...9), w: rng.int(3...9), c: c, k: (3, 3), stride: (stride, stride), pad: (1, 1, 1, 1), dil: (1, 1)))
+      }
+    }
+    cases += [
+      Case(h: 1, w: 1, c: 13, k: (3, 3), stride: (1, 1), pad: (1, 1, 1, 1), dil: (1, 1)),
+      Case(h: 2, w: 3, c: 40, k: (3, 3), stride: (1, 1), pad: (1, 1, 1, 1), dil: (1, 1)),
+      Case(h: 2, w: 3, c: 72, k: (3, 3), stride: (2, 2), pad: (1, 1, 1, 1), dil: (1, 1)),
+      Case(h: 3, w: 2, c: 17, k: (3, 3), stride: (1, 2), pad: (2, 0, 1, 2), dil: (1, 1)),
+      Case(h: 7, w: 6, c: 24, k: (3, 3), stride: (2, 1), pad: (0, 1, 1, 0), dil: (1, 1)),
+      Case(h: 9, w: 8, c: 13, k: (3, 3), stride: (1, 1), pad: (2, 2, 2, 2), dil: (2, 2)),
+      Case(h: 9, w: 7, c: 40, k: (3, 3), stride: (1, 1), pad: (3, 1, 3, 1), dil: (3, 1)),
+      Case(h: 6, w: 5, c: 9, k: (3, 3), stride: (2, 2), pad: (0, 0, 0, 0), dil: (1, 2)),
+      Case(h: 6, w: 5, c: 33, k: (5, 5), stride: (1, 1), pad: (2, 2, 2, 2), dil: (1, 1)),
+      Case(h: 7, w: 7, c: 20, k: (5, 5), stride: (2, 2), pad: (2, 1, 2, 1), dil: (1, 1)),
+      Case(h: 5, w: 6, c: 19, k: (1, 1), stride: (1, 1), pad: (0, 0, 0, 0), dil: (1, 1)),
+      Case(h: 5, w: 6, c: 8, k: (2, 2), stride: (1, 1), pad: (1, 0, 0, 1), dil: (1, 1)),
+      Case(h: 5, w: 6, c: 31, k: (3, 1), stride: (1, 1), pad: (1, 0, 1, 0), dil: (2, 1)),
+      Case(h: 5, w: 6, c: 16, k: (1, 3), stride: (2, 1), pad: (0, 1, 0, 1), dil: (1, 1)),
+      Case(h: 4, w: 4, c: 5, k: (4, 4), stride: (1, 1), pad: (1, 2, 2, 1), dil: (1, 1)),
+    ]
+    for (t, cs) in cases.enumerated() {
+      let s = Int8ConvShape(inH: cs.h, inW: cs.w, inC: cs.c, outC: cs.c, kH: cs.k.0, kW: cs.k.1, stride: cs.stride,
+                            pad: cs.pad, dilation: cs.dil, groups: cs.c)
+      let taps = s.kH * s.kW
+      let zp: Int32 = t % 3 == 0 ? -128 : t % 3 == 1 ? 127 : Int32(rng.int(-128...127))
+      let x = rng.activations(s.inH * s.inW * cs.c), w = rng.weights(cs.c * taps)
+      let stage = t % 2 == 0 ? rng.stage(channels: cs.c, k: taps, clamp: t % 4 == 0) : Self.extremeStage(&rng, channels: cs.c)
+      var want = [Int8](repeating: 0, count: s.outH * s.outW * cs.c)
+      int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
+      let tapMajor = int8PackDepthwiseWeights(w, channels: cs.c, taps: taps)
+      for path in Int8Path.available() {
+        let what = "case \(t) C=\(cs.c) k=\(cs.k) stride=\(cs.stride) dil=\(cs.dil) \(s.inH)×\(s.inW) path \(path.name)"
+        var got = [Int8](repeating: 0, count: want.count)
+        int8DepthwiseConv2D(input: x, inputZeroPoint: zp, shape: s, weights: tapMajor, stage: stage, output: &got, path: path)
+        #expect(int8FirstMismatch(got, want) == nil, "\(what) (convenience)")
+        // Packed once, one scratch reused over bands of rows (what the executor's threads do).
+        let packed = int8PackDepthwise(tapMajor: tapMajor, channels: cs.c, kH: s.kH, kW: s.kW, stage: stage, path: path)
+        let bytes = int8DepthwiseScratchBytes(packed, shape: s)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, bytes), alignment: 64)
+        defer { scratch.deallocate() }
+        got = [Int8](repeating: 0, count: want.count)
+        let cut = s.outH / 2
+        for r in [0..<cut, cut..<s.outH] {
+          int8DepthwiseConv2D(input: x, inputZeroPoint: zp, shape: s, packed: packed, stage: stage, output: &got,
+                              scratch: scratch, outputRows: r)
+        }
+        #expect(int8FirstMismatch(got, want) == nil, "\(what) (packed, two bands)")
+      }
+    }
+  }
+
+  /// The pair kernels write only their own rows and channels (the channel tail is a masked /
+  /// partial store): bytes around the output stay untouched.
+  @Test func pairKernelsWriteNothingElse() throws {
+    var rng = QuantTestRNG(seed: 5)
+    let s = Int8ConvShape(inH: 6, inW: 5, inC: 13, outC: 13, kH: 3, kW: 3, pad: (1, 1, 1, 1), groups: 13)
+    let x = rng.activations(6 * 5 * 13), w = int8PackDepthwiseWeights(rng.weights(13 * 9), channels: 13, taps: 9)
+    let stage = rng.stage(channels: 13, k: 9)
+    for path in Int8Path.available() {
+      let packed = int8PackDepthwise(tapMajor: w, channels: 13, kH: 3, kW: 3, stage: stage, path: path)
+      let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, int8DepthwiseScratchBytes(packed, shape: s)), alignment: 64)
+      defer { scratch.deallocate() }
+      let n = s.outH * s.outW * 13
+      var buf = [Int8](repeating: 0x55, count: n + 64)
+      buf.withUnsafeMutableBufferPointer { b in
+        int8DepthwiseConv2D(input: x, inputZeroPoint: 3, shape: s, packed: packed, stage: stage,
+                            output: b.baseAddress! + 32, scratch: scratch, outputRows: 2..<4)
+      }
+      let band = (32 + 2 * s.outW * 13)..<(32 + 4 * s.outW * 13)
+      #expect(buf.indices.allSatisfy { band.contains($0) || buf[$0] == 0x55 }, "path \(path.name)")
+    }
   }
 }

@@ -85,7 +85,7 @@ struct Int8ConvKernel {
     var shape: Int8ConvShape
     var batch: Int
     var packed: Int8PackedConv?          // nil: depthwise
-    var depthwiseWeights: [Int8]
+    var depthwise: Int8PackedDepthwise?  // nil: GEMM conv
     /// Chosen once at load: `Int8Path.preferred()` reads the environment and filters the path
     /// list (allocating), which must not happen per run.
     var path: Int8Path
@@ -93,7 +93,7 @@ struct Int8ConvKernel {
     var inputZeroPoint: Int32
     var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
     var scratchBytes: Int
-    var weightBytes: Int { packed?.byteCount ?? depthwiseWeights.count + 12 * stage.bias.count }
+    var weightBytes: Int { packed?.byteCount ?? depthwise.map { $0.byteCount + 12 * stage.bias.count } ?? 0 }
 
     var isDepthwise: Bool { packed == nil }
     var inImage: Int { shape.inH * shape.inW * shape.inC }
@@ -126,11 +126,14 @@ struct Int8ConvKernel {
             }
             if s.groups == s.inC && s.inC == s.outC && s.groups > 1 {
                 packed = nil
-                depthwiseWeights = int8PackDepthwiseWeights(ohwi, channels: s.outC, taps: s.kH * s.kW)
-                scratchBytes = 0
+                // x86: int16 tap pairs + per-thread pair rows in scratch (Int8Depthwise.swift).
+                let dw = int8PackDepthwise(tapMajor: int8PackDepthwiseWeights(ohwi, channels: s.outC, taps: s.kH * s.kW),
+                                           channels: s.outC, kH: s.kH, kW: s.kW, stage: stage, path: path)
+                depthwise = dw
+                scratchBytes = int8DepthwiseScratchBytes(dw, shape: s)
             } else {
                 let p = try ohwi.withUnsafeBufferPointer { try packInt8Conv($0.baseAddress!, shape: s, path: path) }
-                packed = p; depthwiseWeights = []
+                packed = p; depthwise = nil
                 scratchBytes = int8Conv2DScratchBytes(p)
             }
         } catch {
@@ -150,9 +153,9 @@ struct Int8ConvKernel {
             } else {
                 let r = f32PartRange(shape.outH, part, parts)
                 if r.isEmpty { continue }
-                depthwiseWeights.withUnsafeBufferPointer { w in
-                    int8DepthwiseConv2D(input: xi, inputZeroPoint: inputZeroPoint, shape: shape, weights: w.baseAddress!,
-                                        stage: stage, output: yi, outputRows: r, path: path)
+                if let depthwise {
+                    int8DepthwiseConv2D(input: xi, inputZeroPoint: inputZeroPoint, shape: shape, packed: depthwise,
+                                        stage: stage, output: yi, scratch: scratch, outputRows: r)
                 }
             }
         }

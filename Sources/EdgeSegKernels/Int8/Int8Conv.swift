@@ -166,8 +166,10 @@ public func int8PackDepthwiseWeights(_ w: [Int8], channels: Int, taps: Int) -> [
 }
 
 /// Depthwise convolution (groups == inC == outC), any kernel size / stride / dilation / padding;
-/// the decoder and MobileNetV2 use 3×3 with stride 1 and 2. Vectorised over 8 channels in int32
-/// lanes (same integer sums as the reference, any order), then the scalar requantization.
+/// the decoder and MobileNetV2 use 3×3 with stride 1 and 2. Portable paths: vectorised over 8
+/// channels in int32 lanes (same integer sums as the reference, any order), then the shared
+/// requantization; x86 paths: packs and runs the pair kernels (allocates: the executor uses
+/// `int8PackDepthwise` and the `packed:` overload instead).
 /// Weights tap-major [kh·kw][C] from `int8PackDepthwiseWeights`.
 /// `outputRows` limits the work to a band of output rows (for threads); nil = all.
 public func int8DepthwiseConv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, shape s: Int8ConvShape,
@@ -179,30 +181,24 @@ public func int8DepthwiseConv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int3
   let rows = outputRows ?? 0..<s.outH
   precondition(rows.lowerBound >= 0 && rows.upperBound <= s.outH)
   #if arch(x86_64)
-  // AVX2 hosts: the 8-channel groups in the AVX2-compiled twin, the channel tail below.
-  let vectorDone = (path == .avx2 || path == .vnni) && C >= 8
-  if vectorDone {
-    // A homogeneous tuple is laid out like a C array: the geometry without a heap allocation.
-    var geo = (s.inH, s.inW, C, s.outW, s.kH, s.kW, s.strideH, s.strideW, s.padTop, s.padLeft, s.dilationH, s.dilationW)
-    withUnsafePointer(to: &geo) { tuple in
-      tuple.withMemoryRebound(to: Int.self, capacity: 12) { g in
-        stage.bias.withUnsafeBufferPointer { b in stage.multiplier.withUnsafeBufferPointer { m in stage.shift.withUnsafeBufferPointer { sh in
-          int8DepthwiseRowsAVX2(input: input, inputZeroPoint: inputZeroPoint, geometry: g, weights: weights,
-                                bias: b.baseAddress!, multiplier: m.baseAddress!, shift: sh.baseAddress!,
-                                outputZeroPoint: stage.outputZeroPoint, clampMin: stage.clampMin, clampMax: stage.clampMax,
-                                output: output, rowLo: rows.lowerBound, rowHi: rows.upperBound)
-        } } }
-      }
-    }
+  // x86 paths: the pair kernels (Int8Depthwise.swift), packed here — this convenience
+  // allocates; the executor packs once at load and passes scratch.
+  if int8DepthwiseUsesPairs(path) {
+    let packed = int8PackDepthwise(tapMajor: Array(UnsafeBufferPointer(start: weights, count: C * s.kH * s.kW)),
+                                   channels: C, kH: s.kH, kW: s.kW, stage: stage, path: path)
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, int8DepthwiseScratchBytes(packed, shape: s)),
+                                                   alignment: 64)
+    defer { scratch.deallocate() }
+    int8DepthwiseConv2D(input: input, inputZeroPoint: inputZeroPoint, shape: s, packed: packed, stage: stage,
+                        output: output, scratch: scratch, outputRows: rows)
+    return
   }
-  #else
-  let vectorDone = false
   #endif
   stage.bias.withUnsafeBufferPointer { bias in
     for oy in rows {
       for ox in 0..<s.outW {
         let dst = output + (oy * s.outW + ox) * C
-        var c = vectorDone ? C / 8 * 8 : 0
+        var c = 0
         while c + 8 <= C {
           var acc = UnsafeRawPointer(bias.baseAddress! + c).loadUnaligned(as: SIMD8<Int32>.self)
           for ky in 0..<s.kH {

@@ -1,0 +1,160 @@
+// Depthwise int8 convolution for x86 AVX-512 VNNI hosts: vpdpwssd (int16 pair dot product into
+// int32) on pairs of vertically adjacent taps read from interleaved int16 "pair rows" (layouts
+// in EdgeSegKernels/Int8/Int8Depthwise.swift). 16 channels per zmm, the 3×3 weights in registers
+// across a row, channel tails by masked stores. Requantization: the integer steps of
+// `int8Requantize` with vpmuldq on even / odd lanes and vpsraq-free bit extraction.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// Output rows [rowLo, rowHi) of a depthwise conv, all channels.
+/// geometry: inH, inW, C, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW.
+@_cdecl("edgeseg_int8_dw_pairs_vnni")
+public func int8DepthwisePairsVNNI(input: UnsafePointer<Int8>, inputZeroPoint: Int32, geometry g: UnsafePointer<Int>,
+                                   weights: UnsafeRawPointer, params: UnsafeRawPointer,
+                                   outputZeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                                   output: UnsafeMutablePointer<Int8>, rowLo: Int, rowHi: Int,
+                                   scratch: UnsafeMutableRawPointer) {
+  let inH = g[0], inW = g[1], C = g[2], outW = g[3], kH = g[4], kW = g[5]
+  let strideH = g[6], strideW = g[7], padTop = g[8], padLeft = g[9], dilH = g[10], dilW = g[11]
+  let cp = (C + 15) / 16 * 16, blocks = cp / 16, pairRows = (kH + 1) / 2
+  let cols = (outW - 1) * strideW + (kW - 1) * dilW + 1
+  let rowBytes = (cols * cp * 4 + 63) & ~63
+  let slots = 2 * (pairRows - 1) * dilH + 1
+  let tags = scratch.assumingMemoryBound(to: Int.self)
+  let zpRow = scratch + slots * 8
+  let base = scratch + ((slots * 8 + cp + 63) & ~63)
+  for s in 0..<slots { tags[s] = Int.min }
+  for c in 0..<cp { zpRow.storeBytes(of: Int8(truncatingIfNeeded: inputZeroPoint), toByteOffset: c, as: Int8.self) }
+  let zpIn = UnsafePointer<Int8>(zpRow.assumingMemoryBound(to: Int8.self))
+
+  @inline(__always) func slot(_ r: Int) -> UnsafeRawPointer {
+    let s = ((r % slots) + slots) % slots
+    if tags[s] != r {
+      dwBuildPairRowVNNI(input: input, zpRow: zpIn, inH: inH, inW: inW, C: C, cp: cp, r: r, dilH: dilH,
+                         padLeft: padLeft, cols: cols, dst: base + s * rowBytes)
+      tags[s] = r
+    }
+    return UnsafeRawPointer(base + s * rowBytes)
+  }
+
+  let zp = _mm512_set1_epi32(outputZeroPoint), lo = _mm512_set1_epi32(clampMin), hi = _mm512_set1_epi32(clampMax)
+  let pixStep = strideW * cp * 4, tapStep = dilW * cp * 4
+  let blockWeights = pairRows * kW * 64
+  for oy in rowLo..<rowHi {
+    let r0 = oy * strideH - padTop
+    let dstRow = output + oy * outW * C
+    if kH == 3 && kW == 3 {
+      // Both pair rows exist before the pointers are taken (their slots differ by construction).
+      _ = slot(r0); let p1 = slot(r0 + 2 * dilH), p0 = slot(r0)
+      for blk in 0..<blocks {
+        let c = blk * 16
+        let w = weights + blk * blockWeights
+        let w00 = w.loadUnaligned(as: __m512i.self), w01 = (w + 64).loadUnaligned(as: __m512i.self)
+        let w02 = (w + 128).loadUnaligned(as: __m512i.self), w10 = (w + 192).loadUnaligned(as: __m512i.self)
+        let w11 = (w + 256).loadUnaligned(as: __m512i.self), w12 = (w + 320).loadUnaligned(as: __m512i.self)
+        let q = DWRequantVNNI(params + blk * 384)
+        var a = p0 + c * 4, b = p1 + c * 4
+        var dst = dstRow + c
+        let n = min(16, C - c)
+        for _ in 0..<outW {
+          var s0 = _mm512_dpwssd_epi32(q.bias, a.loadUnaligned(as: __m512i.self), w00)
+          var s1 = _mm512_madd_epi16(b.loadUnaligned(as: __m512i.self), w10)
+          s0 = _mm512_dpwssd_epi32(s0, (a + tapStep).loadUnaligned(as: __m512i.self), w01)
+          s1 = _mm512_dpwssd_epi32(s1, (b + tapStep).loadUnaligned(as: __m512i.self), w11)
+          s0 = _mm512_dpwssd_epi32(s0, (a + 2 * tapStep).loadUnaligned(as: __m512i.self), w02)
+          s1 = _mm512_dpwssd_epi32(s1, (b + 2 * tapStep).loadUnaligned(as: __m512i.self), w12)
+          dwStore16(q.apply(_mm512_add_epi32(s0, s1), zp, lo, hi), dst, n)
+          a += pixStep; b += pixStep; dst += C
+        }
+      }
+    } else {
+      for j in 0..<pairRows { _ = slot(r0 + 2 * j * dilH) }
+      for blk in 0..<blocks {
+        let c = blk * 16
+        let w = weights + blk * blockWeights
+        let q = DWRequantVNNI(params + blk * 384)
+        let n = min(16, C - c)
+        for ox in 0..<outW {
+          var acc = q.bias
+          for j in 0..<pairRows {
+            let p = slot(r0 + 2 * j * dilH) + c * 4 + ox * pixStep
+            for kx in 0..<kW {
+              acc = _mm512_dpwssd_epi32(acc, (p + kx * tapStep).loadUnaligned(as: __m512i.self),
+                                        (w + (j * kW + kx) * 64).loadUnaligned(as: __m512i.self))
+            }
+          }
+          dwStore16(q.apply(acc, zp, lo, hi), dstRow + ox * C + c, n)
+        }
+      }
+    }
+  }
+}
+
+/// P_r[col][c] = (x[r][ix][c], x[r + dilH][ix][c]) as int16, ix = col − padLeft; zp_in outside
+/// the image, 0 in the channel padding.
+@inline(__always)
+func dwBuildPairRowVNNI(input: UnsafePointer<Int8>, zpRow: UnsafePointer<Int8>, inH: Int, inW: Int, C: Int, cp: Int,
+                        r: Int, dilH: Int, padLeft: Int, cols: Int, dst: UnsafeMutableRawPointer) {
+  let rowA = r >= 0 && r < inH, rowB = r + dilH >= 0 && r + dilH < inH
+  let full = C & ~15
+  for col in 0..<cols {
+    let ix = col - padLeft
+    let inX = ix >= 0 && ix < inW
+    let a = rowA && inX ? input + (r * inW + ix) * C : zpRow
+    let b = rowB && inX ? input + ((r + dilH) * inW + ix) * C : zpRow
+    let d = dst + col * cp * 4
+    var c = 0
+    while c < full {
+      let va = UnsafeRawPointer(a + c).loadUnaligned(as: __m128i.self)
+      let vb = UnsafeRawPointer(b + c).loadUnaligned(as: __m128i.self)
+      let ab = _mm256_set_m128i(_mm_unpackhi_epi8(va, vb), _mm_unpacklo_epi8(va, vb))
+      (d + c * 4).storeBytes(of: _mm512_cvtepi8_epi16(ab), as: __m512i.self)
+      c += 16
+    }
+    if c < C {   // the last C % 16 channels: masked loads (no fault past the end), zeros after
+      let m = UInt16(truncatingIfNeeded: (1 << (C - c)) - 1)
+      let va = _mm_maskz_loadu_epi8(m, a + c), vb = _mm_maskz_loadu_epi8(m, b + c)
+      let ab = _mm256_set_m128i(_mm_unpackhi_epi8(va, vb), _mm_unpacklo_epi8(va, vb))
+      (d + c * 4).storeBytes(of: _mm512_cvtepi8_epi16(ab), as: __m512i.self)
+    }
+  }
+}
+
+/// Requantization constants of 16 channels (params block: bias, multiplier, left, right, mask,
+/// mask/2, 64 bytes apart); `apply` = `int8Requantize` of the biased sums on 16 lanes.
+struct DWRequantVNNI {
+  let bias: __m512i, mult: __m512i, multOdd: __m512i, left: __m512i, right: __m512i, mask: __m512i, half: __m512i
+
+  @inline(__always) init(_ p: UnsafeRawPointer) {
+    bias = p.loadUnaligned(as: __m512i.self); mult = (p + 64).loadUnaligned(as: __m512i.self)
+    multOdd = _mm512_srli_epi64(mult, 32)
+    left = (p + 128).loadUnaligned(as: __m512i.self); right = (p + 192).loadUnaligned(as: __m512i.self)
+    mask = (p + 256).loadUnaligned(as: __m512i.self); half = (p + 320).loadUnaligned(as: __m512i.self)
+  }
+
+  @inline(__always) func apply(_ acc: __m512i, _ zp: __m512i, _ lo: __m512i, _ hi: __m512i) -> __m512i {
+    let x = _mm512_sllv_epi32(acc, left)
+    // floor((x·m + 2^30) / 2^31): bits 31…62 of the 64-bit sum, even lanes shifted down, odd up.
+    let nudge = _mm512_set1_epi64(1 << 30)
+    let pe = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge)
+    let po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multOdd), nudge)
+    let h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1))
+    // RoundingDivideByPOT: + 1 where (h & mask) > mask/2 + (h < 0).
+    let threshold = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31))
+    // Both sides lie in 0…2^31−1: the sign of threshold − remainder is the comparison.
+    let up = _mm512_srli_epi32(_mm512_sub_epi32(threshold, _mm512_and_si512(h, mask)), 31)
+    let rounded = _mm512_add_epi32(_mm512_srav_epi32(h, right), up)
+    return _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(rounded, zp), lo), hi)
+  }
+}
+
+/// Stores the low bytes of 16 int32 lanes already within −128…127 (n ≤ 16 of them).
+@inline(__always) func dwStore16(_ v: __m512i, _ dst: UnsafeMutablePointer<Int8>, _ n: Int) {
+  let b = _mm512_cvtepi32_epi8(v)
+  if n == 16 {
+    UnsafeMutableRawPointer(dst).storeBytes(of: b, as: __m128i.self)
+  } else {
+    _mm_mask_storeu_epi8(dst, UInt16(truncatingIfNeeded: (1 << n) - 1), b)
+  }
+}
+#endif
