@@ -99,7 +99,9 @@ private func f32ReduceAccumulate<Op: F32PairOp>(_: Op.Type, _ op: F32ReduceOp, _
     while o < r.upperBound {
         var row = o / n
         let j0 = o % n
-        let len = Swift.min(n - j0, r.upperBound - o)
+        // Blocks of at most 2048 outputs stay in L1 across the reduced walk (a channel max of a
+        // 128×128 map re-read and re-wrote 64 KB per channel otherwise).
+        let len = Swift.min(n - j0, r.upperBound - o, 2048)
         let j4 = row % O.d4; row /= O.d4
         let j3 = row % O.d3; row /= O.d3
         let j2 = row % O.d2; row /= O.d2
