@@ -88,8 +88,9 @@ public final class Executor: @unchecked Sendable {
         }
         let floatWeightBytes = wBytes
 
-        // Scratch: the largest im2col tile.
+        // Scratch: the largest im2col tile or resize row cache.
         var tileFloats = 0
+        for n in g.nodes { if case .resize = n.op { tileFloats = max(tileFloats, f32ResizeScratchFloats(outWidth: g.tensors[n.outputs[0]].shape[3])) } }
         var convTiles: [Int: (Int, Int)] = [:]
         for (i, n) in g.nodes.enumerated() {
             guard case .conv(let a) = n.op else { continue }
@@ -288,7 +289,7 @@ public final class Executor: @unchecked Sendable {
         case .globalPool(let isMax, let s, let t, let planes, let size):
             f32GlobalPool(isMax: isMax, s, t, planes: planes, planeSize: size, part: part, parts: parts)
         case .pool(let d, let s, let t): f32Pool(d, s, t, part: part, parts: parts)
-        case .resize(let d, let s, let t): f32Resize(d, s, t, part: part, parts: parts)
+        case .resize(let d, let s, let t): f32Resize(d, s, t, part: part, parts: parts, scratch: scratch + part * scratchStride)
         case .softmax(let s, let t, let outer, let len, let inner):
             f32Softmax(s, t, outer: outer, len: len, inner: inner, part: part, parts: parts)
         case .layerNorm(let s, let t, let rows, let len, let scale, let bias, let eps):

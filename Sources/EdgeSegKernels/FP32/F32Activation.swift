@@ -48,13 +48,38 @@ public func f32Unary(_ a: F32Activation, _ src: UnsafePointer<Float>, _ dst: Uns
     case .neg:
         for i in 0..<count { dst[i] = -src[i] }
     case .sigmoid:
-        for i in 0..<count { dst[i] = f32Sigmoid(src[i]) }
+        f32Lanes8(src, dst, count, { f32SigmoidLanes($0) }, { f32Sigmoid($0) })
     case .silu:
-        for i in 0..<count { let x = src[i]; dst[i] = x * f32Sigmoid(x) }
+        f32Lanes8(src, dst, count, { $0 * f32SigmoidLanes($0) }, { $0 * f32Sigmoid($0) })
+    case .exp:
+        f32Lanes8(src, dst, count, { f32ExpLanes($0) }, { f32Exp($0) })
+    case .hardSigmoid(let alpha, let beta):
+        for i in 0..<count { let v = alpha * src[i] + beta; dst[i] = v < 0 ? 0 : (v > 1 ? 1 : v) }
+    case .hardSwish:
+        for i in 0..<count { let x = src[i], v = x / 6 + 0.5; dst[i] = x * (v < 0 ? 0 : (v > 1 ? 1 : v)) }
     default:
         for i in 0..<count { dst[i] = f32Activate(a, src[i]) }
     }
 }
+
+/// dst[i] = f(src[i]) eight lanes at a time, the tail with the scalar twin (bit-identical with
+/// the lanes, so results do not depend on where a tail starts). src may equal dst.
+@inline(__always)
+func f32Lanes8(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
+               _ lanes: (SIMD8<Float>) -> SIMD8<Float>, _ scalar: (Float) -> Float) {
+    var i = 0
+    while i + 8 <= count {
+        f32Store8(lanes(f32Load8(src + i)), dst + i)
+        i += 8
+    }
+    while i < count { dst[i] = scalar(src[i]); i += 1 }
+}
+
+@inline(__always)
+func f32Load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+@inline(__always)
+func f32Store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
 
 @inline(__always)
 public func f32ApplyActivation(_ a: F32Activation, _ p: UnsafeMutablePointer<Float>, _ count: Int) {

@@ -25,36 +25,72 @@ public struct F32Broadcast: Sendable, Equatable {
     }
 }
 
+/// An element-wise pair operation in eight lanes and in one (the same expression, so lanes and
+/// tails agree). Generic parameters, unlike closure arguments, are reliably specialised and inlined.
+protocol F32PairOp {
+    static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float>
+    static func scalar(_ x: Float, _ y: Float) -> Float
+}
+enum F32AddOp: F32PairOp {
+    @inline(__always) static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { x + y }
+    @inline(__always) static func scalar(_ x: Float, _ y: Float) -> Float { x + y }
+}
+enum F32SubOp: F32PairOp {
+    @inline(__always) static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { x - y }
+    @inline(__always) static func scalar(_ x: Float, _ y: Float) -> Float { x - y }
+}
+enum F32MulOp: F32PairOp {
+    @inline(__always) static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { x * y }
+    @inline(__always) static func scalar(_ x: Float, _ y: Float) -> Float { x * y }
+}
+enum F32DivOp: F32PairOp {
+    @inline(__always) static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { x / y }
+    @inline(__always) static func scalar(_ x: Float, _ y: Float) -> Float { x / y }
+}
+/// Swift.max(x, y) is `y >= x ? y : x` (a NaN y is skipped); the lanes keep that rule.
+enum F32MaxOp: F32PairOp {
+    @inline(__always) static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { x.replacing(with: y, where: y .>= x) }
+    @inline(__always) static func scalar(_ x: Float, _ y: Float) -> Float { y >= x ? y : x }
+}
+/// Swift.min(x, y) is `y < x ? y : x`.
+enum F32MinOp: F32PairOp {
+    @inline(__always) static func lanes(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { x.replacing(with: y, where: y .< x) }
+    @inline(__always) static func scalar(_ x: Float, _ y: Float) -> Float { y < x ? y : x }
+}
+
 @inline(__always)
-private func apply(_ op: F32BinaryOp, _ x: Float, _ y: Float) -> Float {
-    switch op {
-    case .add: return x + y
-    case .sub: return x - y
-    case .mul: return x * y
-    case .div: return x / y
-    case .max: return Swift.max(x, y)
-    case .min: return Swift.min(x, y)
-    case .pow: return f32Pow(x, y)
+private func rowLoop<Op: F32PairOp>(_: Op.Type, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
+                                    _ o: UnsafeMutablePointer<Float>, _ n: Int) {
+    // One loop per stride pattern; each chunk is loaded before it is stored, so o may be a or b.
+    var i = 0
+    switch (sa, sb) {
+    case (1, 1):
+        while i + 8 <= n { f32Store8(Op.lanes(f32Load8(a + i), f32Load8(b + i)), o + i); i += 8 }
+        while i < n { o[i] = Op.scalar(a[i], b[i]); i += 1 }
+    case (1, 0):
+        let y = b[0], yv = SIMD8<Float>(repeating: y)
+        while i + 8 <= n { f32Store8(Op.lanes(f32Load8(a + i), yv), o + i); i += 8 }
+        while i < n { o[i] = Op.scalar(a[i], y); i += 1 }
+    case (0, 1):
+        let x = a[0], xv = SIMD8<Float>(repeating: x)
+        while i + 8 <= n { f32Store8(Op.lanes(xv, f32Load8(b + i)), o + i); i += 8 }
+        while i < n { o[i] = Op.scalar(x, b[i]); i += 1 }
+    default:
+        for i in 0..<n { o[i] = Op.scalar(a[i * sa], b[i * sb]) }
     }
 }
 
 @inline(__always)
 private func innerRow(_ op: F32BinaryOp, _ a: UnsafePointer<Float>, _ sa: Int, _ b: UnsafePointer<Float>, _ sb: Int,
                       _ o: UnsafeMutablePointer<Float>, _ n: Int) {
-    // Specialise the common stride patterns so the loops vectorise.
-    switch (op, sa, sb) {
-    case (.add, 1, 1): for i in 0..<n { o[i] = a[i] + b[i] }
-    case (.add, 1, 0): let y = b[0]; for i in 0..<n { o[i] = a[i] + y }
-    case (.add, 0, 1): let x = a[0]; for i in 0..<n { o[i] = x + b[i] }
-    case (.mul, 1, 1): for i in 0..<n { o[i] = a[i] * b[i] }
-    case (.mul, 1, 0): let y = b[0]; for i in 0..<n { o[i] = a[i] * y }
-    case (.mul, 0, 1): let x = a[0]; for i in 0..<n { o[i] = x * b[i] }
-    case (.sub, 1, 1): for i in 0..<n { o[i] = a[i] - b[i] }
-    case (.sub, 1, 0): let y = b[0]; for i in 0..<n { o[i] = a[i] - y }
-    case (.div, 1, 1): for i in 0..<n { o[i] = a[i] / b[i] }
-    case (.div, 1, 0): let y = b[0]; for i in 0..<n { o[i] = a[i] / y }
-    default:
-        for i in 0..<n { o[i] = apply(op, a[i * sa], b[i * sb]) }
+    switch op {
+    case .add: rowLoop(F32AddOp.self, a, sa, b, sb, o, n)
+    case .sub: rowLoop(F32SubOp.self, a, sa, b, sb, o, n)
+    case .mul: rowLoop(F32MulOp.self, a, sa, b, sb, o, n)
+    case .div: rowLoop(F32DivOp.self, a, sa, b, sb, o, n)
+    case .max: rowLoop(F32MaxOp.self, a, sa, b, sb, o, n)
+    case .min: rowLoop(F32MinOp.self, a, sa, b, sb, o, n)
+    case .pow: for i in 0..<n { o[i] = f32Pow(a[i * sa], b[i * sb]) }
     }
 }
 
@@ -64,16 +100,17 @@ public func f32Binary(_ op: F32BinaryOp, _ d: F32Broadcast, _ a: UnsafePointer<F
     let D = d.dims, A = d.aStrides, B = d.bStrides
     let rows = D.d0 * D.d1 * D.d2 * D.d3 * D.d4
     let n = D.d5
-    for row in f32PartRange(rows, part, parts) {
-        var r = row
-        let i4 = r % D.d4; r /= D.d4
-        let i3 = r % D.d3; r /= D.d3
-        let i2 = r % D.d2; r /= D.d2
-        let i1 = r % D.d1; r /= D.d1
-        let i0 = r
-        let oa = i0 * A.d0 + i1 * A.d1 + i2 * A.d2 + i3 * A.d3 + i4 * A.d4
-        let ob = i0 * B.d0 + i1 * B.d1 + i2 * B.d2 + i3 * B.d3 + i4 * B.d4
-        innerRow(op, a + oa, A.d5, b + ob, B.d5, out + row * n, n)
+    if rows == 1 {
+        // One run (fully coalesced): share out its elements instead.
+        f32BinaryFlat(op, a, aStride: A.d5, b, bStride: B.d5, out, count: n, part: part, parts: parts)
+        return
+    }
+    let r = f32PartRange(rows, part, parts)
+    if r.isEmpty { return }
+    var c = F32RowCursor(dims: D, a: A, b: B, row: r.lowerBound)
+    for row in r {
+        innerRow(op, a + c.offA, A.d5, b + c.offB, B.d5, out + row * n, n)
+        c.next()
     }
 }
 

@@ -22,21 +22,35 @@ public func f32Copy(_ d: F32StridedCopy, _ src: UnsafePointer<Float>, _ dst: Uns
     let rows = D.d0 * D.d1 * D.d2 * D.d3 * D.d4
     let n = D.d5
     let s0 = src + d.srcOffset, t0 = dst + d.dstOffset
-    for row in f32PartRange(rows, part, parts) {
-        var r = row
-        let i4 = r % D.d4; r /= D.d4
-        let i3 = r % D.d3; r /= D.d3
-        let i2 = r % D.d2; r /= D.d2
-        let i1 = r % D.d1; r /= D.d1
-        let i0 = r
-        let s = s0 + i0 * S.d0 + i1 * S.d1 + i2 * S.d2 + i3 * S.d3 + i4 * S.d4
-        let t = t0 + i0 * T.d0 + i1 * T.d1 + i2 * T.d2 + i3 * T.d3 + i4 * T.d4
-        if S.d5 == 1 && T.d5 == 1 {
-            t.update(from: s, count: n)
+    let ss = S.d5, ts = T.d5
+    if rows == 1 {
+        // One run (a concat along the outermost axis, a plain copy): share out its elements.
+        let r = f32PartRange(n, part, parts)
+        copyRun(s0 + r.lowerBound * ss, ss, t0 + r.lowerBound * ts, ts, r.count)
+        return
+    }
+    let r = f32PartRange(rows, part, parts)
+    if r.isEmpty { return }
+    var c = F32RowCursor(dims: D, a: S, b: T, row: r.lowerBound)
+    for _ in r {
+        copyRun(s0 + c.offA, ss, t0 + c.offB, ts, n)
+        c.next()
+    }
+}
+
+@inline(__always)
+private func copyRun(_ s: UnsafePointer<Float>, _ ss: Int, _ t: UnsafeMutablePointer<Float>, _ ts: Int, _ n: Int) {
+    if ss == 1 && ts == 1 {
+        if n <= 16 {
+            // Short runs (concats of pooled columns): a call to memmove costs more than the copy.
+            for i in 0..<n { t[i] = s[i] }
         } else {
-            let ss = S.d5, ts = T.d5
-            for i in 0..<n { t[i * ts] = s[i * ss] }
+            t.update(from: s, count: n)
         }
+    } else if ts == 1 {
+        for i in 0..<n { t[i] = s[i * ss] }
+    } else {
+        for i in 0..<n { t[i * ts] = s[i * ss] }
     }
 }
 

@@ -2,12 +2,18 @@
 // Swift standard library (it also builds as Embedded Swift), so exp/log/erf come
 // from the Cephes single-precision polynomials instead of libm.
 
+/// Round-to-nearest-even by adding 1.5·2^23: the sum's low mantissa bits hold the integer (|v| < 2^22).
+/// `.rounded(.toNearestOrEven)` is `roundss` only from SSE4.1; on baseline x86-64 it is a libm call per element.
+let f32RoundMagic: Float = 12_582_912
+let f32RoundMagicBits: Int32 = 0x4B40_0000
+
 @inline(__always)
 public func f32Exp(_ x: Float) -> Float {
     if x != x { return x }
     if x > 88.72283 { return .infinity }
     if x < -87.33654 { return 0 }
-    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    let t = x * 1.44269504088896341 + f32RoundMagic
+    let n = t - f32RoundMagic
     var r = x - n * 0.693359375
     r = r + n * 2.12194440e-4
     let z = r * r
@@ -19,10 +25,45 @@ public func f32Exp(_ x: Float) -> Float {
     p = p * r + 5.0000001201e-1
     let y = p * z + r + 1
     // n is in [-126, 128]; split the scaling so 2^n never leaves the normal range.
-    let ni = Int32(n)
+    let ni = Int32(bitPattern: t.bitPattern) &- f32RoundMagicBits
     if ni > 127 { return y * 2 * Float(bitPattern: UInt32(bitPattern: (ni - 1 + 127) << 23)) }
     return y * Float(bitPattern: UInt32(bitPattern: (ni + 127) << 23))
 }
+
+/// Eight lanes of `f32Exp`, bit-identical with it (same reduction, polynomial and rounding; no FMA
+/// contraction in Swift). Out-of-range lanes are fixed up with selects instead of branches; 2^n is
+/// applied as two halves so n = 128 and n = -126 both stay normal.
+@inline(__always)
+public func f32ExpLanes(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
+    let hi: Float = 88.72283, lo: Float = -87.33654
+    // NaN lanes compare false and stay NaN through the polynomial.
+    var x = xIn.replacing(with: hi, where: xIn .> hi)
+    x.replace(with: lo, where: x .< lo)
+    let t = x * 1.44269504088896341 + f32RoundMagic
+    let n = t - f32RoundMagic
+    var r = x - n * 0.693359375
+    r = r + n * 2.12194440e-4
+    let z = r * r
+    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    var y = p * z + r + 1
+    let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- f32RoundMagicBits
+    let n1 = ni &>> 1, n2 = ni &- n1
+    let s1 = unsafeBitCast((n1 &+ 127) &<< 23, to: SIMD8<Float>.self)
+    let s2 = unsafeBitCast((n2 &+ 127) &<< 23, to: SIMD8<Float>.self)
+    y = y * s1 * s2
+    y.replace(with: .infinity, where: xIn .> hi)
+    y.replace(with: 0, where: xIn .< lo)
+    return y
+}
+
+/// Eight lanes of `f32Sigmoid` (bit-identical).
+@inline(__always)
+public func f32SigmoidLanes(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + f32ExpLanes(-x)) }
 
 @inline(__always)
 public func f32Log(_ xIn: Float) -> Float {

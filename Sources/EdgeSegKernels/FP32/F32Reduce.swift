@@ -25,13 +25,115 @@ public struct F32Reduce: Sendable, Equatable {
 
 public func f32ReduceRun(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                          part: Int = 0, parts: Int = 1) {
-    if d.outer.d5 > 1 && d.outerStrides.d5 < d.innerStrides.d5 {
-        f32ReduceAccumulate(op, d, src, dst, part: part, parts: parts)
+    // Coalesced kept and reduced axes each number at most five unless one set is empty, so axis 0
+    // is 1 in both whenever both are non-trivial; the walks below rely on it (the scalar walk does not).
+    guard d.outer.d0 == 1 && d.inner.d0 == 1 else {
+        f32ReduceReference(op, d, src, dst, part: part, parts: parts)
         return
     }
+    if d.outer.d5 > 1 && d.outerStrides.d5 < d.innerStrides.d5 {
+        switch op {
+        case .mean, .sum: f32ReduceAccumulate(F32AddOp.self, op, d, src, dst, part: part, parts: parts, 0)
+        case .max: f32ReduceAccumulate(F32MaxOp.self, op, d, src, dst, part: part, parts: parts, -.infinity)
+        case .min: f32ReduceAccumulate(F32MinOp.self, op, d, src, dst, part: part, parts: parts, .infinity)
+        }
+        return
+    }
+    switch op {
+    case .mean, .sum: f32ReduceRows(F32AddOp.self, op, d, src, dst, part: part, parts: parts, 0)
+    case .max: f32ReduceRows(F32MaxOp.self, op, d, src, dst, part: part, parts: parts, -.infinity)
+    case .min: f32ReduceRows(F32MinOp.self, op, d, src, dst, part: part, parts: parts, .infinity)
+    }
+}
+
+/// Reduction whose reduced axes are innermost (a mean over W, a global max): every output folds
+/// its runs into eight-lane accumulators (contiguous runs) and then across the lanes. `f` is
+/// Swift.max/min's own comparison, so NaN inputs are skipped exactly as the scalar walk skips them.
+@inline(__always)
+private func f32ReduceRows<Op: F32PairOp>(_: Op.Type, _ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>,
+                                          _ dst: UnsafeMutablePointer<Float>, part: Int, parts: Int, _ initial: Float) {
+    let I = d.inner, IS = d.innerStrides
+    let count = I.product
+    let innerRows = I.d1 * I.d2 * I.d3 * I.d4
+    let n = I.d5, s5 = IS.d5
+    let r = f32PartRange(d.outer.product, part, parts)
+    if r.isEmpty { return }
+    var oc = F32RowCursor(dims: d.outer.shiftedOut, a: d.outerStrides.shiftedOut, b: F32Dims6(), row: r.lowerBound)
+    let inv = 1 / Float(count)
+    for o in r {
+        let base = src + oc.offA
+        var v0 = SIMD8<Float>(repeating: initial), v1 = v0
+        var acc = initial
+        var ic = F32RowCursor(dims: I, a: IS, b: F32Dims6())
+        for _ in 0..<innerRows {
+            let p = base + ic.offA
+            if s5 == 1 {
+                var i = 0
+                while i + 16 <= n { v0 = Op.lanes(v0, f32Load8(p + i)); v1 = Op.lanes(v1, f32Load8(p + i + 8)); i += 16 }
+                if i + 8 <= n { v0 = Op.lanes(v0, f32Load8(p + i)); i += 8 }
+                while i < n { acc = Op.scalar(acc, p[i]); i += 1 }
+            } else {
+                for i in 0..<n { acc = Op.scalar(acc, p[i * s5]) }
+            }
+            ic.next()
+        }
+        v0 = Op.lanes(v0, v1)
+        let h = Op.scalar(Op.scalar(Op.scalar(v0[0], v0[1]), Op.scalar(v0[2], v0[3])), Op.scalar(Op.scalar(v0[4], v0[5]), Op.scalar(v0[6], v0[7])))
+        acc = Op.scalar(acc, h)
+        dst[o] = op == .mean ? acc * inv : acc
+        oc.next()
+    }
+}
+
+/// Reduction whose kept innermost axis is denser than every reduced axis (e.g. a channel mean of
+/// NCHW, a max over H): walk the reduced indices outside and accumulate whole output runs, so reads stream.
+@inline(__always)
+private func f32ReduceAccumulate<Op: F32PairOp>(_: Op.Type, _ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>,
+                                                _ dst: UnsafeMutablePointer<Float>, part: Int, parts: Int, _ initial: Float) {
+    let O = d.outer, OS = d.outerStrides
+    let n = O.d5, s5 = OS.d5
+    let r = f32PartRange(O.product, part, parts)
+    let count = d.inner.product
+    let inner = d.inner.shiftedOut, innerStrides = d.innerStrides.shiftedOut
+    var o = r.lowerBound
+    while o < r.upperBound {
+        var row = o / n
+        let j0 = o % n
+        // Blocks of at most 2048 outputs stay in L1 across the reduced walk (a channel max of a
+        // 128×128 map re-read and re-wrote 64 KB per channel otherwise).
+        let len = Swift.min(n - j0, r.upperBound - o, 2048)
+        let j4 = row % O.d4; row /= O.d4
+        let j3 = row % O.d3; row /= O.d3
+        let j2 = row % O.d2; row /= O.d2
+        let j1 = row % O.d1
+        let base = src + j1 * OS.d1 + j2 * OS.d2 + j3 * OS.d3 + j4 * OS.d4 + j0 * s5
+        let out = dst + o
+        out.update(repeating: initial, count: len)
+        var ic = F32RowCursor(dims: inner, a: innerStrides, b: F32Dims6())
+        for _ in 0..<count {
+            let p = base + ic.offA
+            if s5 == 1 {
+                var k = 0
+                while k + 8 <= len { f32Store8(Op.lanes(f32Load8(out + k), f32Load8(p + k)), out + k); k += 8 }
+                while k < len { out[k] = Op.scalar(out[k], p[k]); k += 1 }
+            } else {
+                for k in 0..<len { out[k] = Op.scalar(out[k], p[k * s5]) }
+            }
+            ic.next()
+        }
+        if op == .mean {
+            let inv = 1 / Float(count)
+            for k in 0..<len { out[k] *= inv }
+        }
+        o += len
+    }
+}
+
+/// The scalar walk (the oracle in tests, and the fallback for walks the fast paths do not take).
+public func f32ReduceReference(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+                               part: Int = 0, parts: Int = 1) {
     let O = d.outer, OS = d.outerStrides, I = d.inner, IS = d.innerStrides
     let count = I.product
-    let innerRows = I.d0 * I.d1 * I.d2 * I.d3 * I.d4
     for o in f32PartRange(O.product, part, parts) {
         var r = o
         let j5 = r % O.d5; r /= O.d5
@@ -46,45 +148,6 @@ public func f32ReduceRun(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer
         case .min: acc = .infinity
         default: acc = 0
         }
-        for row in 0..<innerRows {
-            var q = row
-            let i4 = q % I.d4; q /= I.d4
-            let i3 = q % I.d3; q /= I.d3
-            let i2 = q % I.d2; q /= I.d2
-            let i1 = q % I.d1; q /= I.d1
-            let p = base + q * IS.d0 + i1 * IS.d1 + i2 * IS.d2 + i3 * IS.d3 + i4 * IS.d4
-            let s5 = IS.d5
-            switch op {
-            case .mean, .sum: for i in 0..<I.d5 { acc += p[i * s5] }
-            case .max: for i in 0..<I.d5 { acc = Swift.max(acc, p[i * s5]) }
-            case .min: for i in 0..<I.d5 { acc = Swift.min(acc, p[i * s5]) }
-            }
-        }
-        dst[o] = op == .mean ? acc / Float(count) : acc
-    }
-}
-
-/// Reduction whose kept innermost axis is denser than every reduced axis (e.g. a channel mean of
-/// NCHW): walk the reduced indices outside and accumulate whole output runs, so reads stream.
-private func f32ReduceAccumulate(_ op: F32ReduceOp, _ d: F32Reduce, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                                 part: Int, parts: Int) {
-    let O = d.outer, OS = d.outerStrides, I = d.inner, IS = d.innerStrides
-    let n = O.d5, s5 = OS.d5
-    let r = f32PartRange(O.product, part, parts)
-    let count = I.product
-    var o = r.lowerBound
-    while o < r.upperBound {
-        var row = o / n
-        let j0 = o % n
-        let len = Swift.min(n - j0, r.upperBound - o)
-        let j4 = row % O.d4; row /= O.d4
-        let j3 = row % O.d3; row /= O.d3
-        let j2 = row % O.d2; row /= O.d2
-        let j1 = row % O.d1; row /= O.d1
-        let base = src + row * OS.d0 + j1 * OS.d1 + j2 * OS.d2 + j3 * OS.d3 + j4 * OS.d4 + j0 * s5
-        let out = dst + o
-        let initial: Float = op == .max ? -.infinity : (op == .min ? .infinity : 0)
-        out.update(repeating: initial, count: len)
         for q0 in 0..<count {
             var q = q0
             let i5 = q % I.d5; q /= I.d5
@@ -92,21 +155,14 @@ private func f32ReduceAccumulate(_ op: F32ReduceOp, _ d: F32Reduce, _ src: Unsaf
             let i3 = q % I.d3; q /= I.d3
             let i2 = q % I.d2; q /= I.d2
             let i1 = q % I.d1; q /= I.d1
-            let p = base + q * IS.d0 + i1 * IS.d1 + i2 * IS.d2 + i3 * IS.d3 + i4 * IS.d4 + i5 * IS.d5
-            switch (op, s5) {
-            case (.mean, 1), (.sum, 1): for k in 0..<len { out[k] += p[k] }
-            case (.max, 1): for k in 0..<len { out[k] = Swift.max(out[k], p[k]) }
-            case (.min, 1): for k in 0..<len { out[k] = Swift.min(out[k], p[k]) }
-            case (.mean, _), (.sum, _): for k in 0..<len { out[k] += p[k * s5] }
-            case (.max, _): for k in 0..<len { out[k] = Swift.max(out[k], p[k * s5]) }
-            case (.min, _): for k in 0..<len { out[k] = Swift.min(out[k], p[k * s5]) }
+            let x = base[q * IS.d0 + i1 * IS.d1 + i2 * IS.d2 + i3 * IS.d3 + i4 * IS.d4 + i5 * IS.d5]
+            switch op {
+            case .mean, .sum: acc += x
+            case .max: acc = Swift.max(acc, x)
+            case .min: acc = Swift.min(acc, x)
             }
         }
-        if op == .mean {
-            let inv = 1 / Float(count)
-            for k in 0..<len { out[k] *= inv }
-        }
-        o += len
+        dst[o] = op == .mean ? acc / Float(count) : acc
     }
 }
 
@@ -116,15 +172,25 @@ public func f32GlobalPool(isMax: Bool, _ src: UnsafePointer<Float>, _ dst: Unsaf
     for p in f32PartRange(planes, part, parts) {
         let s = src + p * planeSize
         if isMax {
-            var m = -Float.infinity
-            for i in 0..<planeSize { m = Swift.max(m, s[i]) }
-            dst[p] = m
+            dst[p] = f32FoldRun(F32MaxOp.self, s, planeSize, -.infinity)
         } else {
-            var acc: Float = 0
-            for i in 0..<planeSize { acc += s[i] }
-            dst[p] = acc / Float(planeSize)
+            dst[p] = f32FoldRun(F32AddOp.self, s, planeSize, 0) / Float(planeSize)
         }
     }
+}
+
+/// Folds a contiguous run with two eight-lane accumulators, then across the lanes.
+@inline(__always)
+private func f32FoldRun<Op: F32PairOp>(_: Op.Type, _ p: UnsafePointer<Float>, _ n: Int, _ initial: Float) -> Float {
+    var v0 = SIMD8<Float>(repeating: initial), v1 = v0
+    var i = 0
+    while i + 16 <= n { v0 = Op.lanes(v0, f32Load8(p + i)); v1 = Op.lanes(v1, f32Load8(p + i + 8)); i += 16 }
+    if i + 8 <= n { v0 = Op.lanes(v0, f32Load8(p + i)); i += 8 }
+    var acc = initial
+    while i < n { acc = Op.scalar(acc, p[i]); i += 1 }
+    v0 = Op.lanes(v0, v1)
+    let h = Op.scalar(Op.scalar(Op.scalar(v0[0], v0[1]), Op.scalar(v0[2], v0[3])), Op.scalar(Op.scalar(v0[4], v0[5]), Op.scalar(v0[6], v0[7])))
+    return Op.scalar(acc, h)
 }
 
 public struct F32PoolShape: Sendable, Equatable {
