@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import EdgeSegKernels
 
@@ -141,6 +142,25 @@ import Testing
                 }
             }
         }
+    }
+
+    /// EdgeSegQuantAVX2/F32AVX2.swift must hold the same vector bodies as F32FastKernels.swift
+    /// (only f32MulAdd differs): the tests above check the AVX2 path numerically, this one keeps
+    /// a fix in one copy from silently missing the other.
+    @Test func avx2TwinIsACopyOfThePortableBodies() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let portable = try String(contentsOf: root.appendingPathComponent("Sources/EdgeSegKernels/FP32/F32FastKernels.swift"), encoding: .utf8)
+        let twin = try String(contentsOf: root.appendingPathComponent("Sources/EdgeSegQuantAVX2/F32AVX2.swift"), encoding: .utf8)
+        func bodiesAfterMulAdd(_ s: String) -> String? {
+            guard let r = s.range(of: "func f32LoadV") else { return nil }
+            var t = String(s[r.lowerBound...])
+            if let e = t.range(of: "\n#endif\n", options: .backwards), t.hasSuffix(String(t[e.lowerBound...])) {
+                t = String(t[..<e.lowerBound])
+            }
+            return t.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let a = bodiesAfterMulAdd(portable), b = bodiesAfterMulAdd(twin)
+        #expect(a != nil && a == b, "F32AVX2.swift differs from F32FastKernels.swift after f32MulAdd: re-copy it")
     }
 
     @Test func matMulStacksAOnlyForSharedBAndContiguousA() {
