@@ -62,6 +62,27 @@ import CAllocCounter
     @Test func largeMatMulAndGemmUseBLASCorrectly() throws {
         try compare(blasGraph(), threads: [1, 3])
     }
+
+    @Test func attentionMatMulsMatchReference() throws {
+        try compare(attentionGraph(), threads: [1, 2, 3])
+    }
+}
+
+/// The transformer's MatMul shapes: projections with a shared B and stacked A (one GEMM of
+/// batch·m rows: below blasMinMNK the own small GEMM, above it OpenBLAS split by rows) and
+/// per-head batched products with m, n, k of 4 and 30 (own small GEMM per matrix).
+func attentionGraph() -> Graph {
+    var b = GraphBuilder(seed: 5)
+    let x = b.input([1, 64, 4, 60])
+    let qkv = b.node1(.matMul, [x, b.const([60, 180])], [1, 64, 4, 180])              // 256 x 180 x 60: small
+    let big = b.node1(.matMul, [b.node1(.reshape, [qkv], [1, 256, 4, 45]), b.const([45, 301])], [1, 256, 4, 301]) // > 2^20: BLAS
+    let q = b.node1(.reshape, [x], [1, 64, 2, 4, 30])
+    let kt = b.node1(.reshape, [b.node1(.unary(.relu), [x], [1, 64, 4, 60])], [1, 64, 2, 30, 4])
+    let att = b.node1(.matMul, [q, kt], [1, 64, 2, 4, 4])
+    let v = b.node1(.matMul, [att, b.node1(.reshape, [x], [1, 64, 2, 4, 30])], [1, 64, 2, 4, 30])
+    let odd = b.node1(.matMul, [b.node1(.reshape, [x], [1, 5, 3, 1024]), b.const([1, 5, 1024, 7])], [1, 5, 3, 7])
+    b.g.outputs = [qkv, big, att, v, odd]
+    return b.g
 }
 
 /// MatMul and Gemm big enough for the OpenBLAS paths (batched and row-split).
@@ -116,7 +137,8 @@ struct ZeroAllocationTests {
     @Test func inferenceAllocatesNothing() throws {
         alloc_counter_begin_session()
         defer { alloc_counter_end_session() }
-        for (threads, graph) in [(1, allOpsGraph()), (3, allOpsGraph()), (1, blasGraph()), (3, blasGraph())] {
+        for (threads, graph) in [(1, allOpsGraph()), (3, allOpsGraph()), (1, blasGraph()), (3, blasGraph()),
+                                (1, attentionGraph()), (2, attentionGraph())] {
             let exe = try Executor(graph: graph, threads: threads)
             fill(exe.input(0), seed: 1)
             exe.profiling = true

@@ -19,12 +19,16 @@ public struct ExecutorError: Error, CustomStringConvertible, Equatable {
 /// zero-allocation test; see ZeroAllocationTests). Above it OpenBLAS uses its preallocated buffers.
 let blasMinMNK = 1 << 20
 
+/// `path` nil: the scalar reference (reference executors, the parity oracle). Otherwise products
+/// too small for OpenBLAS go to `f32GemmSmall` (vector tiles, no allocation).
 @inline(__always)
 func gemmNN(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-            c: UnsafeMutablePointer<Float>, ldc: Int, useBLAS: Bool) {
+            c: UnsafeMutablePointer<Float>, ldc: Int, useBLAS: Bool, path: F32Path?) {
     if useBLAS && m * n * k > blasMinMNK {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
                     a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    } else if let path {
+        f32GemmSmall(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, path: path)
     } else {
         f32GemmReference(m: m, n: n, k: k, alpha: 1, a: a, lda: lda, transA: false, b: b, ldb: ldb, transB: false, out: c, ldo: ldc)
     }
@@ -60,6 +64,8 @@ public final class Executor: @unchecked Sendable {
     /// Activation tables of int8 inputs (1 KiB each: 256 floats, or 256 bytes), built at load.
     private let int8Tables: UnsafeMutableRawPointer
     private let inputPtrs: [UnsafeMutablePointer<Float>]
+    /// FP32 fast-kernel path (depthwise, small GEMM), chosen once here so runs never read CPUID or the environment.
+    private let f32Path: F32Path
     private let outputPtrs: [UnsafeMutablePointer<Float>]
 
     /// - threads: parts every parallel step is split into (the caller's thread is one of them).
@@ -72,6 +78,7 @@ public final class Executor: @unchecked Sendable {
         try checkExecutableTypes(g)
         graph = g
         self.threads = max(1, threads)
+        f32Path = F32Path.preferred
         plan = planMemory(g)
         arenaBytes = plan.arenaBytes
 
@@ -110,6 +117,8 @@ public final class Executor: @unchecked Sendable {
                 let wanted = (self.threads + s.batch - 1) / s.batch
                 tile = min(hw, max(64, (hw + wanted - 1) / wanted))
                 tile = min(tile, max(256, (im2colScratchFloats / 2) / max(1, s.outChannelsPerGroup) / 16 * 16))
+            case .depthwise3x3:
+                tileFloats = max(tileFloats, f32Depthwise3x3ScratchFloats(s))   // padded copy of one plane
             default: break
             }
             convTiles[i] = (tile, (hw + tile - 1) / tile)
@@ -303,7 +312,8 @@ public final class Executor: @unchecked Sendable {
         let s = c.shape
         switch c.mode {
         case .depthwise3x3:
-            f32Depthwise3x3(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
+            f32Depthwise3x3(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y,
+                            part: part, parts: parts, scratch: scratch + part * scratchStride, path: f32Path)
         case .direct:
             f32ConvReference(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
         case .gemm1x1, .im2col:
@@ -325,7 +335,7 @@ public final class Executor: @unchecked Sendable {
                     }
                     let yOff = (n * s.outChannels + g * coutG) * hw + c0
                     gemmNN(m: coutG, n: cols, k: k, a: c.w + g * coutG * k, lda: k, b: b, ldb: ldb,
-                           c: c.y + yOff, ldc: hw, useBLAS: true)
+                           c: c.y + yOff, ldc: hw, useBLAS: true, path: f32Path)
                     f32ConvEpilogue(c.y + yOff, ld: hw, rows: coutG, cols: cols, bias: c.bias.map { $0 + g * coutG },
                                     residual: c.residual.map { UnsafePointer($0 + yOff) }, activation: c.act)
                 }
@@ -341,6 +351,8 @@ public final class Executor: @unchecked Sendable {
         if s.useBLAS && rows.count * s.n * s.k > blasMinMNK {
             cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans, s.transB ? CblasTrans : CblasNoTrans,
                         Int32(rows.count), Int32(s.n), Int32(s.k), s.alpha, a, Int32(s.lda), s.b, Int32(s.ldb), 0, y, Int32(s.n))
+        } else if s.useBLAS && !s.transA && !s.transB && s.alpha == 1 {
+            f32GemmSmall(m: rows.count, n: s.n, k: s.k, a: a, lda: s.lda, b: s.b, ldb: s.ldb, c: y, ldc: s.n, path: f32Path)
         } else {
             f32GemmReference(m: rows.count, n: s.n, k: s.k, alpha: s.alpha, a: a, lda: s.lda, transA: s.transA,
                              b: s.b, ldb: s.ldb, transB: s.transB, out: y, ldo: s.n)
@@ -358,11 +370,20 @@ public final class Executor: @unchecked Sendable {
     private func runMatMul(_ s: MatMulStep, part: Int, parts: Int) {
         let d = s.desc
         let count = d.batchCount
-        if count >= parts || !s.useBLAS {
+        let path: F32Path? = s.reference ? nil : f32Path
+        if !s.reference && count > 1 && d.stacksA {
+            // One B for every batch and A's matrices back to back (attention projections,
+            // [1, 256, 4, 60] x [60, 180]): one GEMM of count·m rows, not count tiny ones.
+            let rows = f32PartRange(count * d.m, part, parts)
+            if rows.isEmpty { return }
+            gemmNN(m: rows.count, n: d.n, k: d.k, a: s.a + rows.lowerBound * d.k, lda: d.k, b: s.b, ldb: d.n,
+                   c: s.y + rows.lowerBound * d.n, ldc: d.n, useBLAS: true, path: path)
+        } else if count >= parts || !s.useBLAS {
             for i in f32PartRange(count, part, parts) {
                 let (oa, ob) = d.offsets(i)
                 let y = s.y + i * d.m * d.n
-                gemmNN(m: d.m, n: d.n, k: d.k, a: s.a + oa, lda: d.k, b: s.b + ob, ldb: d.n, c: y, ldc: d.n, useBLAS: s.useBLAS)
+                gemmNN(m: d.m, n: d.n, k: d.k, a: s.a + oa, lda: d.k, b: s.b + ob, ldb: d.n, c: y, ldc: d.n,
+                       useBLAS: s.useBLAS, path: path)
             }
         } else {
             // Few large matrices: split each one's rows.
@@ -371,7 +392,7 @@ public final class Executor: @unchecked Sendable {
             for i in 0..<count {
                 let (oa, ob) = d.offsets(i)
                 gemmNN(m: rows.count, n: d.n, k: d.k, a: s.a + oa + rows.lowerBound * d.k, lda: d.k, b: s.b + ob, ldb: d.n,
-                       c: s.y + i * d.m * d.n + rows.lowerBound * d.n, ldc: d.n, useBLAS: true)
+                       c: s.y + i * d.m * d.n + rows.lowerBound * d.n, ldc: d.n, useBLAS: true, path: path)
             }
         }
     }
@@ -455,7 +476,8 @@ struct Lowering {
             case .matMul:
                 let d = F32MatMul(a: shape(n.inputs[0]), b: shape(n.inputs[1]), out: shape(n.outputs[0]))
                 add(.matMul(MatMulStep(desc: d, a: try ptr(n.inputs[0]), b: try ptr(n.inputs[1]), y: try ptr(n.outputs[0]),
-                                       useBLAS: !reference && d.m * d.n * d.k >= 32_768)), work: nodeMACs(n, g) / 8)
+                                       useBLAS: !reference && d.m * d.n * d.k >= 32_768, reference: reference)),
+                    work: nodeMACs(n, g) / 8)
             case .unary(let u) where g.tensors[n.inputs[0]].type == .int8:
                 let x = n.inputs[0], y = n.outputs[0], s = shape(x), xq = g.tensors[x].quant!
                 let table = tables + tablesUsed * 1024

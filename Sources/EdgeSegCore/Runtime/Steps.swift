@@ -31,6 +31,7 @@ struct MatMulStep {
     var desc: F32MatMul
     var a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
     var useBLAS: Bool
+    var reference: Bool      // scalar reference GEMM per matrix (the parity oracle)
 }
 
 enum StepKind {

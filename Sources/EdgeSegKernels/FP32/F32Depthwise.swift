@@ -1,96 +1,77 @@
-// Direct depthwise 3x3 convolution (group == Cin == Cout), any stride/dilation/padding.
-// Interior columns use SIMD4 (one SSE/NEON register: nine weight vectors plus accumulator and
-// loads fit the register file without spills, which SIMD8 on 16-register SSE did not); borders are scalar.
+// Direct depthwise 3x3 convolution (group == Cin == Cout), any stride/dilation/padding, NCHW.
+// Per plane: a zero-padded copy of the input (columns split into stride phases) in per-thread
+// scratch, then unmasked vector loads only — no scalar border code, no per-tap shuffles for
+// stride 2 (f32DwPlaneBody in F32FastKernels.swift; the AVX2 + FMA twin in EdgeSegQuantAVX2).
+// Bias, residual and ReLU / clip are applied in registers before the single store.
 
-@inline(__always)
-private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+/// Geometry slots (F32DwGeo) as one homogeneous tuple: laid out like an Int array, no allocation.
+typealias F32DwGeometry = (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)
+
+func f32DwGeometry(_ s: F32ConvShape) -> F32DwGeometry {
+    // Vectors may run up to 16 lanes past the last output column: they read zero padding there.
+    let phaseLen = (s.outWidth + 15) / 16 * 16 + (2 * s.dilationW) / s.strideW + 1
+    let rowLen = phaseLen * s.strideW
+    let rows = (s.outHeight - 1) * s.strideH + 2 * s.dilationH + 1
+    return (s.inHeight, s.inWidth, s.outHeight, s.outWidth, s.strideH, s.strideW, s.padTop, s.padLeft,
+            s.dilationH, s.dilationW, phaseLen, rowLen, rows)
 }
 
-@inline(__always)
-private func loadEven4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-    let v = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    return SIMD4(v[0], v[2], v[4], v[6])
+/// Floats of scratch one thread of `f32Depthwise3x3` needs (the padded copy of one plane).
+public func f32Depthwise3x3ScratchFloats(_ s: F32ConvShape) -> Int {
+    let g = f32DwGeometry(s)
+    return g.11 * g.12
 }
 
+/// Clamp bounds that implement `a` after the residual add, or nil if it needs its own pass.
 @inline(__always)
-private func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
-}
-
-@inline(__always)
-private func dwScalarAt(_ ox: Int, _ b: Float, _ sw: Int, _ padLeft: Int, _ dw: Int, _ W: Int,
-                        _ rows: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
-                        _ wr: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>)) -> Float {
-    var acc = b
-    let ix0 = ox * sw - padLeft
-    for kx in 0..<3 {
-        let ix = ix0 + kx * dw
-        if ix < 0 || ix >= W { continue }
-        acc += rows.0[ix] * wr.0[kx] + rows.1[ix] * wr.1[kx] + rows.2[ix] * wr.2[kx]
+func f32ClampBounds(_ a: F32Activation) -> (Float, Float)? {
+    switch a {
+    case .none: return (-.infinity, .infinity)
+    case .relu: return (0, .infinity)
+    case .clip(let lo, let hi): return lo <= hi ? (lo, hi) : nil
+    default: return nil
     }
-    return acc
 }
 
-/// Work items are (image, channel) planes; part/parts splits them across threads. Requires kernel 3x3 and groups == inChannels == outChannels.
+/// Work items are (image, channel) planes; part/parts splits them across threads. Requires kernel
+/// 3x3 and groups == inChannels == outChannels. `scratch`: at least f32Depthwise3x3ScratchFloats(s)
+/// floats owned by this part; nil allocates a temporary (tests, tools — not the executor).
 public func f32Depthwise3x3(_ s: F32ConvShape, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                             activation: F32Activation, output: UnsafeMutablePointer<Float>,
-                            part: Int = 0, parts: Int = 1) {
-    let H = s.inHeight, W = s.inWidth, Ho = s.outHeight, Wo = s.outWidth
-    let sh = s.strideH, sw = s.strideW, dh = s.dilationH, dw = s.dilationW
-    // Output columns whose three taps are all inside the row.
-    let oxLo = Swift.min(Wo, (s.padLeft + sw - 1) / sw)
-    let lastStart = W - 1 - 2 * dw + s.padLeft          // largest ox*sw allowed
-    let oxHi = lastStart < 0 ? -1 : Swift.min(Wo - 1, lastStart / sw)
-    // SIMD reads 4 (stride 1) or 8 (stride 2) floats from each tap start.
-    let span = sw == 1 ? 4 : 8
-    for item in f32PartRange(s.batch * s.outChannels, part, parts) {
-        let c = item % s.outChannels
-        let plane = input + item * s.inPlane
-        let out = output + item * s.outPlane
-        let w = weight + c * 9
-        let b: Float = bias?[c] ?? 0
-        let w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8]
-        for oy in 0..<Ho {
-            let iy0 = oy * sh - s.padTop
-            let o = out + oy * Wo
-            // Row pointers and weights for valid rows; invalid rows contribute zero weight on row 0.
-            var rows: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) = (plane, plane, plane)
-            var wr: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) = (.zero, .zero, .zero)
-            if iy0 >= 0 && iy0 < H { rows.0 = plane + iy0 * W; wr.0 = SIMD3(w0, w1, w2) }
-            if iy0 + dh >= 0 && iy0 + dh < H { rows.1 = plane + (iy0 + dh) * W; wr.1 = SIMD3(w3, w4, w5) }
-            if iy0 + 2 * dh >= 0 && iy0 + 2 * dh < H { rows.2 = plane + (iy0 + 2 * dh) * W; wr.2 = SIMD3(w6, w7, w8) }
-
-            var ox = 0
-            while ox < oxLo { o[ox] = dwScalarAt(ox, b, sw, s.padLeft, dw, W, rows, wr); ox += 1 }
-            if sw == 1 || sw == 2 {
-                let bv = SIMD4<Float>(repeating: b)
-                let a0 = SIMD4<Float>(repeating: wr.0[0]), a1 = SIMD4<Float>(repeating: wr.0[1]), a2 = SIMD4<Float>(repeating: wr.0[2])
-                let b0 = SIMD4<Float>(repeating: wr.1[0]), b1 = SIMD4<Float>(repeating: wr.1[1]), b2 = SIMD4<Float>(repeating: wr.1[2])
-                let c0 = SIMD4<Float>(repeating: wr.2[0]), c1 = SIMD4<Float>(repeating: wr.2[1]), c2 = SIMD4<Float>(repeating: wr.2[2])
-                while ox + 3 <= oxHi && (ox * sw - s.padLeft + 2 * dw + span) <= W {
-                    let ix = ox * sw - s.padLeft
-                    var acc = bv
-                    if sw == 1 {
-                        acc += load4(rows.0 + ix) * a0 + load4(rows.0 + ix + dw) * a1 + load4(rows.0 + ix + 2 * dw) * a2
-                        acc += load4(rows.1 + ix) * b0 + load4(rows.1 + ix + dw) * b1 + load4(rows.1 + ix + 2 * dw) * b2
-                        acc += load4(rows.2 + ix) * c0 + load4(rows.2 + ix + dw) * c1 + load4(rows.2 + ix + 2 * dw) * c2
-                    } else {
-                        acc += loadEven4(rows.0 + ix) * a0 + loadEven4(rows.0 + ix + dw) * a1 + loadEven4(rows.0 + ix + 2 * dw) * a2
-                        acc += loadEven4(rows.1 + ix) * b0 + loadEven4(rows.1 + ix + dw) * b1 + loadEven4(rows.1 + ix + 2 * dw) * b2
-                        acc += loadEven4(rows.2 + ix) * c0 + loadEven4(rows.2 + ix + dw) * c1 + loadEven4(rows.2 + ix + 2 * dw) * c2
-                    }
-                    store4(acc, o + ox)
-                    ox += 4
-                }
+                            part: Int = 0, parts: Int = 1, scratch: UnsafeMutablePointer<Float>? = nil,
+                            path: F32Path = .preferred) {
+    guard let scratch else {
+        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: f32Depthwise3x3ScratchFloats(s))
+        defer { tmp.deallocate() }
+        f32Depthwise3x3(s, input: input, weight: weight, bias: bias, residual: residual, activation: activation,
+                        output: output, part: part, parts: parts, scratch: tmp, path: path)
+        return
+    }
+    var geo = f32DwGeometry(s)
+    let bounds = f32ClampBounds(activation)
+    let lo = bounds?.0 ?? -.infinity, hi = bounds?.1 ?? .infinity
+    withUnsafePointer(to: &geo) { gp in
+        let g = UnsafeRawPointer(gp).assumingMemoryBound(to: Int.self)
+        for item in f32PartRange(s.batch * s.outChannels, part, parts) {
+            let c = item % s.outChannels
+            let plane = input + item * s.inPlane
+            let out = output + item * s.outPlane
+            let res = residual.map { $0 + item * s.outPlane }
+            let b: Float = bias?[c] ?? 0
+            #if arch(x86_64)
+            if path == .avx2 {
+                f32DwPlaneAVX2(input: plane, geometry: g, weights: weight + c * 9, bias: b, residual: res,
+                               lo: lo, hi: hi, pad: scratch, output: out)
+            } else {
+                f32DwPlaneBody(SIMD8<Float>.self, input: plane, g: g, w: weight + c * 9, bias: b, residual: res,
+                               lo: lo, hi: hi, pad: scratch, out: out)
             }
-            while ox < Wo { o[ox] = dwScalarAt(ox, b, sw, s.padLeft, dw, W, rows, wr); ox += 1 }
-            if let residual {
-                let r = residual + item * s.outPlane + oy * Wo
-                for i in 0..<Wo { o[i] += r[i] }
-            }
-            f32ApplyActivation(activation, o, Wo)
+            #else
+            f32DwPlaneBody(SIMD8<Float>.self, input: plane, g: g, w: weight + c * 9, bias: b, residual: res,
+                           lo: lo, hi: hi, pad: scratch, out: out)
+            #endif
+            if bounds == nil { f32ApplyActivation(activation, out, s.outPlane) }
         }
     }
 }

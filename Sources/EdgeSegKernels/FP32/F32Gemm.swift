@@ -44,6 +44,16 @@ public struct F32MatMul: Sendable, Equatable {
         bStrides = F32Dims6(strides(b, k * n), fill: 0)
     }
     public var batchCount: Int { batch.product }
+    /// True when every batch uses the same B and A's matrices are stored back to back in batch
+    /// order: the batched product is then one (batchCount·m) × k by k × n product.
+    public var stacksA: Bool {
+        var inner = m * k
+        for i in stride(from: 5, through: 0, by: -1) {
+            if batch[i] > 1 && (bStrides[i] != 0 || aStrides[i] != inner) { return false }
+            inner *= batch[i]
+        }
+        return true
+    }
     /// Element offsets of A and B for flat batch index `i`.
     @inline(__always)
     public func offsets(_ i: Int) -> (a: Int, b: Int) {
