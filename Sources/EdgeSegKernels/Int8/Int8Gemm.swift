@@ -23,12 +23,6 @@ func int8TileAVX2Requant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kPa
                          biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                          zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                          out: UnsafeMutableRawPointer, ldc: Int, rows: Int)
-@_extern(c, "edgeseg_int8_dw_rows_avx2")
-func int8DepthwiseRowsAVX2(input: UnsafePointer<Int8>, inputZeroPoint: Int32, geometry: UnsafePointer<Int>,
-                           weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>,
-                           multiplier: UnsafePointer<Int32>, shift: UnsafePointer<Int32>,
-                           outputZeroPoint: Int32, clampMin: Int32, clampMax: Int32,
-                           output: UnsafeMutablePointer<Int8>, rowLo: Int, rowHi: Int)
 @_extern(c, "edgeseg_int8_tile_vnni_requant")
 func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
                          biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
