@@ -76,7 +76,9 @@ public final class Executor: @unchecked Sendable {
                 reference: Bool = false) throws {
         do { try validateGraph(g) } catch let e as GraphError { throw ExecutorError(e.description) }
         try checkExecutableTypes(g)
-        graph = g
+        var meta = g
+        meta.constants = [:]     // shapes and nodes; the weights live in the executor's own blocks
+        graph = meta
         self.threads = max(1, threads)
         f32Path = F32Path.preferred
         plan = planMemory(g)
@@ -130,8 +132,10 @@ public final class Executor: @unchecked Sendable {
             throw ExecutorError("model needs \(arenaBytes) arena + \(floatWeightBytes) weight + \(floatScratchBytes) scratch bytes, over the \(memoryLimit)-byte limit")
         }
 
+        // Paged in (zeroed) by the first run, not here: a caller that hands over its graph as a
+        // temporary has released the file's weights by then, so they never sit next to a full
+        // arena (peak RSS).
         arena = .allocate(byteCount: max(arenaBytes, 64), alignment: 64)
-        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(arenaBytes, 64))   // page it in now
         let weights = UnsafeMutableRawPointer.allocate(byteCount: max(floatWeightBytes, 64), alignment: 64)
         self.weights = weights
         scratch = UnsafeMutableRawPointer.allocate(byteCount: max(floatScratchBytes, 64), alignment: 64)
@@ -212,7 +216,8 @@ public final class Executor: @unchecked Sendable {
     public func outputShape(_ i: Int) -> [Int] { graph.tensors[graph.outputs[i]].shape }
     /// The input tensor's storage: write it, then `run()`. It is never overwritten by a run.
     public func input(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(start: inputPtrs[i], count: graph.tensors[graph.inputs[i]].elementCount)
+        pageInArena()
+        return UnsafeMutableBufferPointer(start: inputPtrs[i], count: graph.tensors[graph.inputs[i]].elementCount)
     }
     /// Valid until the next `run()`.
     public func output(_ i: Int) -> UnsafeBufferPointer<Float> {
@@ -225,7 +230,16 @@ public final class Executor: @unchecked Sendable {
         }
     }
 
+    /// Zeroes (and so pages in) the arena once: on the first `input(_:)` or `run()`.
+    private var arenaPagedIn = false
+    private func pageInArena() {
+        if arenaPagedIn { return }
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(arenaBytes, 64))
+        arenaPagedIn = true
+    }
+
     public func run() {
+        pageInArena()
         let ctx = Unmanaged.passUnretained(self).toOpaque()
         let profile = profiling
         for i in 0..<stepCount {
