@@ -102,14 +102,21 @@ public final class Executor: @unchecked Sendable {
         for n in g.nodes { if case .resize = n.op { tileFloats = max(tileFloats, f32ResizeScratchFloats(outWidth: g.tensors[n.outputs[0]].shape[3])) } }
         var convTiles: [Int: (Int, Int)] = [:]
         for (i, n) in g.nodes.enumerated() {
-            guard case .conv(let a) = n.op else { continue }
+            // float convs only: an int8 conv's im2col lives in the int8 scratch (sizing float
+            // tiles for the decoder's int8 3×3 convs cost an int8 model 4 MiB per thread)
+            guard case .conv(let a) = n.op, g.tensors[n.inputs[0]].type == .float32 else { continue }
             let s = Executor.convShape(g, n, a)
             let mode = reference ? .direct : Executor.convMode(s)
             let hw = s.outPlane
             var tile = hw
             switch mode {
             case .im2col:
-                tile = max(16, min(hw, im2colScratchFloats / max(1, s.patchSize) / 16 * 16))
+                // Small weights (GGCA's 7×7 spatial gate: 1 output channel) make each GEMM call's
+                // packing cheap, so their tiles stay small: the largest tile sets every thread's
+                // scratch, and a 4 MiB one for a 1.6 MMAC conv was 6 % of an int8 model's RSS.
+                let budget = s.outChannelsPerGroup * s.patchSize < 65_536 ? min(im2colScratchFloats, 2048 * s.patchSize)
+                                                                          : im2colScratchFloats
+                tile = max(16, min(hw, budget / max(1, s.patchSize) / 16 * 16))
                 let wanted = (self.threads + s.batch - 1) / s.batch
                 tile = min(tile, max(16, (hw + wanted - 1) / wanted))
                 tile = min(tile, hw)
