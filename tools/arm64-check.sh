@@ -7,8 +7,8 @@
 #
 # Needs: Swift (SWIFTC, default /opt/swift/usr/bin/swiftc), gcc-aarch64-linux-gnu,
 #        libc6-dev-arm64-cross, qemu-user-static.  About 20 s.
-# Compiles Sources/EdgeSegKernels/{Int8,FP16,CPU} (the int8/FP16 layer) plus the two ARM tier
-# modules; the FP32 kernels have their own owner and are not part of this check.
+# Compiles Sources/EdgeSegKernels/{Int8,FP16,CPU,FP32} plus the two ARM tier modules; the FP32
+# fast kernels are checked in their portable form (depthwise, small GEMM, exp lanes, resize).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFTC=${SWIFTC:-/opt/swift/usr/bin/swiftc}
@@ -27,10 +27,11 @@ tier EdgeSegQuantFP16 armv8.2-a+fp16
 "$SWIFTC" "${EMB[@]}" -module-name EdgeSegKernels -Xcc -march=armv8-a \
   -emit-module -emit-module-path "$B/EdgeSegKernels.swiftmodule" \
   -c Sources/EdgeSegKernels/Int8/*.swift Sources/EdgeSegKernels/FP16/*.swift Sources/EdgeSegKernels/CPU/*.swift \
+     Sources/EdgeSegKernels/FP32/*.swift \
   -o "$B/kernels.o"
 "$SWIFTC" "${EMB[@]}" -module-name ARM64Check -Xcc -march=armv8-a -c tools/arm64/Main.swift -o "$B/main.o"
 aarch64-linux-gnu-gcc -static-pie "$B/main.o" "$B/kernels.o" "$B/EdgeSegQuantDot.o" "$B/EdgeSegQuantFP16.o" \
-  -o "$B/arm64-check"
+  -lm -o "$B/arm64-check"
 
 # The instructions each tier exists for must really be there, and nowhere else.
 OBJDUMP=aarch64-linux-gnu-objdump

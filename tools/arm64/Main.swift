@@ -152,8 +152,63 @@ func check(_ ok: Bool, _ what: String) {
         fp16Cases += 1
       }
     }
+    // FP32 fast kernels in their portable form (what ARM boards run: Swift SIMD8 on NEON, fused
+    // multiply-add): depthwise 3×3 and the small GEMM against the references within 1e-4 (inputs
+    // in ±2, sums of ≤ 9 or ≤ 40 products), exp lanes bit-identical with the scalar exp, resize
+    // with its row cache bit-identical with the per-pixel walk.
+    var fp32Cases = 0
+    func floats(_ n: Int) -> [Float] { var v: [Float] = []; for _ in 0..<n { v.append(Float(rng.int(-1000, 1000)) / 500) }; return v }
+    for (h, w, c, st) in [(9, 13, 5, 1), (10, 7, 3, 2), (17, 33, 4, 1), (16, 16, 2, 2), (1, 1, 3, 1), (2, 19, 9, 2)] {
+      let oh = (h + 2 - 3) / st + 1, ow = (w + 2 - 3) / st + 1
+      let s = F32ConvShape(batch: 1, inChannels: c, inHeight: h, inWidth: w, outChannels: c, outHeight: oh, outWidth: ow,
+                           kernelH: 3, kernelW: 3, strideH: st, strideW: st, padTop: 1, padLeft: 1,
+                           dilationH: 1, dilationW: 1, groups: c)
+      let x = floats(c * h * w), wt = floats(9 * c), b = floats(c)
+      var want = [Float](repeating: 0, count: c * oh * ow), got = want
+      var scratch = [Float](repeating: .nan, count: f32Depthwise3x3ScratchFloats(s))
+      f32ConvReference(s, input: x, weight: wt, bias: b, residual: nil, activation: .relu, output: &want)
+      f32Depthwise3x3(s, input: x, weight: wt, bias: b, residual: nil, activation: .relu, output: &got,
+                      scratch: &scratch, path: .portable)
+      var ok = true
+      for i in 0..<want.count where !(abs(want[i] - got[i]) <= 1e-4) { ok = false }
+      check(ok, "fp32 depthwise \(h)x\(w)x\(c) stride \(st)")
+      fp32Cases += 1
+    }
+    for (m, n, k) in [(1, 1, 1), (5, 17, 9), (13, 70, 40), (4, 8, 0), (7, 3, 33)] {
+      let a = floats(m * k), bm = floats(k * n)
+      var want = [Float](repeating: 0, count: m * n), got = want
+      f32GemmReference(m: m, n: n, k: k, alpha: 1, a: a, lda: k, transA: false, b: bm, ldb: n, transB: false, out: &want, ldo: n)
+      f32GemmSmall(m: m, n: n, k: k, a: a, lda: k, b: bm, ldb: n, c: &got, ldc: n, path: .portable)
+      var ok = true
+      for i in 0..<want.count where !(abs(want[i] - got[i]) <= 1e-4) { ok = false }
+      check(ok, "fp32 small gemm \(m)x\(n)x\(k)")
+      fp32Cases += 1
+    }
+    var expOK = true
+    for i in 0..<400 {
+      let base = Float(i - 200) * 0.61
+      var v = SIMD8<Float>(repeating: 0)
+      for l in 0..<8 { v[l] = base + Float(l) * 0.077 }
+      if i == 0 { v[1] = .infinity; v[2] = -.infinity; v[3] = .nan; v[4] = 89; v[5] = -104 }
+      let e = f32ExpLanes(v)
+      for l in 0..<8 where e[l].bitPattern != f32Exp(v[l]).bitPattern && !(e[l].isNaN && v[l].isNaN) { expOK = false }
+    }
+    check(expOK, "fp32 exp lanes vs scalar")
+    fp32Cases += 1
+    for (ih, iw, oh, ow) in [(5, 7, 20, 28), (32, 32, 128, 128), (6, 9, 3, 4), (1, 5, 4, 17)] {
+      let rs = F32ResizeShape(planes: 2, inHeight: ih, inWidth: iw, outHeight: oh, outWidth: ow, linear: true, transform: .halfPixel)
+      let src = floats(2 * ih * iw)
+      var want = [Float](repeating: 0, count: 2 * oh * ow), got = want
+      var scratch = [Float](repeating: 0, count: f32ResizeScratchFloats(outWidth: ow))
+      f32ResizeReference(rs, src, &want)
+      f32Resize(rs, src, &got, scratch: &scratch)
+      var ok = true
+      for i in 0..<want.count where want[i].bitPattern != got[i].bitPattern { ok = false }
+      check(ok, "fp32 resize \(ih)x\(iw)->\(oh)x\(ow)")
+      fp32Cases += 1
+    }
     print("int8 gemm cases=\(gemmCases) conv cases=\(convCases) (+8 depthwise), fp16 cases=\(fp16Cases), " +
-          "worst fp16 error = \(worstPermille)/1000 of tolerance")
+          "worst fp16 error = \(worstPermille)/1000 of tolerance, fp32 cases=\(fp32Cases)")
     print(failures == 0 ? "PASS" : "FAIL \(failures)")
     cExit(failures == 0 ? 0 : 1)
   }
