@@ -133,18 +133,8 @@ struct DWRequantVNNI {
   }
 
   @inline(__always) func apply(_ acc: __m512i, _ zp: __m512i, _ lo: __m512i, _ hi: __m512i) -> __m512i {
-    let x = _mm512_sllv_epi32(acc, left)
-    // floor((x·m + 2^30) / 2^31): bits 31…62 of the 64-bit sum, even lanes shifted down, odd up.
-    let nudge = _mm512_set1_epi64(1 << 30)
-    let pe = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge)
-    let po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multOdd), nudge)
-    let h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1))
-    // RoundingDivideByPOT: + 1 where (h & mask) > mask/2 + (h < 0).
-    let threshold = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31))
-    // Both sides lie in 0…2^31−1: the sign of threshold − remainder is the comparison.
-    let up = _mm512_srli_epi32(_mm512_sub_epi32(threshold, _mm512_and_si512(h, mask)), 31)
-    let rounded = _mm512_add_epi32(_mm512_srav_epi32(h, right), up)
-    return _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(rounded, zp), lo), hi)
+    int8RequantizeLanes16(acc, multiplier: mult, multiplierOdd: multOdd, left: left, right: right, mask: mask, half: half,
+                          zeroPoint: zp, lo: lo, hi: hi)
   }
 }
 

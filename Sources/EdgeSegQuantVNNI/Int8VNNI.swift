@@ -46,14 +46,12 @@ public func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPoint
   put(8, c8); put(9, c9); put(10, c10); put(11, c11); put(12, c12); put(13, c13); put(14, c14); put(15, c15)
 }
 
-/// gemmlowp's MultiplyByQuantizedMultiplier + zero point + clamp on 16 int32 lanes, written with
-/// AVX-512 intrinsics so that nothing leaves the registers (Swift's generic SIMD16<Int64>
-/// conversions and `clamped` compiled to lane extracts and stdlib calls):
-///   x = (acc + bias) << left
-///   h = floor((x·m + 2^30) / 2^31)         vpmuldq on even and odd lanes, 64-bit add and shifts
-///   r = (h >> right) + (h & mask > half + (h < 0))   RoundingDivideByPOT, compare as a sign bit
-/// `SaturatingRoundingDoublingHighMul`'s nudge-then-truncate is exactly that floor for every
-/// multiplier but INT32_MIN, which the output stage rejects.
+/// The GEMM tile's output stage for one block of 16 channels: constants derived once from the
+/// stage's shifts, then (acc + bias) through `int8RequantizeLanes16`, narrowed to bytes. Written
+/// with AVX-512 intrinsics so nothing leaves the registers (Swift's generic SIMD16<Int64>
+/// conversions and `clamped` compiled to lane extracts and stdlib calls).
+/// `SaturatingRoundingDoublingHighMul`'s nudge-then-truncate is exactly the floor used there for
+/// every multiplier but INT32_MIN, which the output stage rejects.
 struct Requant16 {
   let bias, mult, multOdd, left, right, mask, half, zp, lo, hi: __m512i
 
@@ -76,17 +74,28 @@ struct Requant16 {
 
   @inline(__always)
   func apply(_ acc: __m512i) -> __m128i {
-    let x = _mm512_sllv_epi32(_mm512_add_epi32(acc, bias), left)
-    let nudge = _mm512_set1_epi64(1 << 30)
-    let even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge)
-    let odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multOdd), nudge)
-    // bits 31…62 of each 64-bit product: even lanes shifted down, odd lanes shifted up into the high half
-    let h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1))
-    let threshold = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31))
-    // remainder > threshold ⇔ threshold − remainder < 0 (both in 0…2^31): its sign bit is the carry
-    let up = _mm512_srli_epi32(_mm512_sub_epi32(threshold, _mm512_and_si512(h, mask)), 31)
-    let r = _mm512_add_epi32(_mm512_add_epi32(_mm512_srav_epi32(h, right), up), zp)
-    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi))
+    _mm512_cvtepi32_epi8(int8RequantizeLanes16(_mm512_add_epi32(acc, bias), multiplier: mult, multiplierOdd: multOdd,
+                                               left: left, right: right, mask: mask, half: half, zeroPoint: zp, lo: lo, hi: hi))
   }
+}
+
+/// The integer steps of `int8Requantize` on 16 int32 lanes (the GEMM tile's and the depthwise
+/// kernel's output stages): x << left; floor((x·m + 2^30) / 2^31) by `vpmuldq` on even and odd
+/// lanes (bits 31…62 of each 64-bit sum: even lanes shifted down, odd ones up into the high half);
+/// RoundingDivideByPOT with the comparison read from a sign bit; + zp; clamp. `multiplierOdd` is
+/// `multiplier >> 32` per 64-bit lane, `mask` = 2^right − 1, `half` = mask / 2.
+@inline(__always)
+func int8RequantizeLanes16(_ acc: __m512i, multiplier: __m512i, multiplierOdd: __m512i, left: __m512i, right: __m512i,
+                           mask: __m512i, half: __m512i, zeroPoint: __m512i, lo: __m512i, hi: __m512i) -> __m512i {
+  let x = _mm512_sllv_epi32(acc, left)
+  let nudge = _mm512_set1_epi64(1 << 30)
+  let even = _mm512_add_epi64(_mm512_mul_epi32(x, multiplier), nudge)
+  let odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multiplierOdd), nudge)
+  let h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1))
+  let threshold = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31))
+  // remainder > threshold ⇔ threshold − remainder < 0 (both in 0…2^31): its sign bit is the carry
+  let up = _mm512_srli_epi32(_mm512_sub_epi32(threshold, _mm512_and_si512(h, mask)), 31)
+  let r = _mm512_add_epi32(_mm512_add_epi32(_mm512_srav_epi32(h, right), up), zeroPoint)
+  return _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
 }
 #endif
