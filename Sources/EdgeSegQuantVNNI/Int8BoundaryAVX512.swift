@@ -44,6 +44,32 @@ func transpose16x16(_ m: UnsafeMutablePointer<__m128i>) {
   m[14] = _mm_unpacklo_epi64(d7, d15); m[15] = _mm_unpackhi_epi64(d7, d15)
 }
 
+/// One 16-pixel × 16-channel tile of a boundary block and the masks of its pixel / channel tails.
+struct BoundaryTile16 {
+  var p: Int, pixels: Int, pixMask: __mmask16
+  var c0: Int, channels: Int, chMask: __mmask16
+}
+
+/// Walks `pixels` × `channels` in tiles of 16 × 16 with a 16-register scratch matrix for the
+/// transpose (both boundary directions share it).
+@inline(__always)
+func forEachBoundaryTile16(pixels: Int, channels: Int, _ body: (UnsafeMutablePointer<__m128i>, BoundaryTile16) -> Void) {
+  withUnsafeTemporaryAllocation(of: __m128i.self, capacity: 16) { buf in
+    var p = 0
+    while p < pixels {
+      let np = min(16, pixels - p)
+      var c0 = 0
+      while c0 < channels {
+        let nc = min(16, channels - c0)
+        body(buf.baseAddress!, BoundaryTile16(p: p, pixels: np, pixMask: __mmask16(truncatingIfNeeded: (1 << np) - 1),
+                                              c0: c0, channels: nc, chMask: __mmask16(truncatingIfNeeded: (1 << nc) - 1)))
+        c0 += 16
+      }
+      p += 16
+    }
+  }
+}
+
 /// Float NCHW (channel planes `planeStride` floats apart, starting at this block's first pixel)
 /// → int8 NHWC rows of `channels` bytes, `pixels` of them.
 @_cdecl("edgeseg_int8_quantize_block_avx512")
@@ -51,28 +77,17 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
                                     dst: UnsafeMutablePointer<Int8>, scale: Float, zeroPoint: Int32) {
   let sc = _mm512_set1_ps(scale), big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
   let zp = _mm512_set1_epi32(zeroPoint), lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
-  withUnsafeTemporaryAllocation(of: __m128i.self, capacity: 16) { buf in
-    let m = buf.baseAddress!
-    var p = 0
-    while p < pixels {
-      let np = min(16, pixels - p), pixMask = __mmask16(truncatingIfNeeded: (1 << np) - 1)
-      var c0 = 0
-      while c0 < channels {
-        let nc = min(16, channels - c0), chMask = __mmask16(truncatingIfNeeded: (1 << nc) - 1)
-        for c in 0..<16 {
-          guard c < nc else { m[c] = _mm_setzero_si128(); continue }
-          let x = _mm512_maskz_loadu_ps(pixMask, src + (c0 + c) * planeStride + p)
-          // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
-          let t = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
-          let q = _mm512_add_epi32(_mm512_cvtps_epi32(t), zp)
-          m[c] = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
-        }
-        transpose16x16(m)
-        for j in 0..<np { _mm_mask_storeu_epi8(dst + (p + j) * channels + c0, chMask, m[j]) }
-        c0 += 16
-      }
-      p += 16
+  forEachBoundaryTile16(pixels: pixels, channels: channels) { m, t in
+    for c in 0..<16 {
+      guard c < t.channels else { m[c] = _mm_setzero_si128(); continue }
+      let x = _mm512_maskz_loadu_ps(t.pixMask, src + (t.c0 + c) * planeStride + t.p)
+      // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
+      let v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
+      let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp)
+      m[c] = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
     }
+    transpose16x16(m)
+    for j in 0..<t.pixels { _mm_mask_storeu_epi8(dst + (t.p + j) * channels + t.c0, t.chMask, m[j]) }
   }
 }
 
@@ -81,25 +96,14 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
 public func int8DequantizeBlockAVX512(src: UnsafePointer<Int8>, channels: Int, pixels: Int,
                                       dst: UnsafeMutablePointer<Float>, planeStride: Int, scale: Float, zeroPoint: Int32) {
   let sc = _mm512_set1_ps(scale), zp = _mm512_set1_epi32(zeroPoint)
-  withUnsafeTemporaryAllocation(of: __m128i.self, capacity: 16) { buf in
-    let m = buf.baseAddress!
-    var p = 0
-    while p < pixels {
-      let np = min(16, pixels - p), pixMask = __mmask16(truncatingIfNeeded: (1 << np) - 1)
-      var c0 = 0
-      while c0 < channels {
-        let nc = min(16, channels - c0), chMask = __mmask16(truncatingIfNeeded: (1 << nc) - 1)
-        for j in 0..<16 {
-          m[j] = j < np ? _mm_maskz_loadu_epi8(chMask, src + (p + j) * channels + c0) : _mm_setzero_si128()
-        }
-        transpose16x16(m)
-        for c in 0..<nc {
-          let q = _mm512_sub_epi32(_mm512_cvtepi8_epi32(m[c]), zp)
-          _mm512_mask_storeu_ps(dst + (c0 + c) * planeStride + p, pixMask, _mm512_mul_ps(_mm512_cvtepi32_ps(q), sc))
-        }
-        c0 += 16
-      }
-      p += 16
+  forEachBoundaryTile16(pixels: pixels, channels: channels) { m, t in
+    for j in 0..<16 {
+      m[j] = j < t.pixels ? _mm_maskz_loadu_epi8(t.chMask, src + (t.p + j) * channels + t.c0) : _mm_setzero_si128()
+    }
+    transpose16x16(m)
+    for c in 0..<t.channels {
+      let q = _mm512_sub_epi32(_mm512_cvtepi8_epi32(m[c]), zp)
+      _mm512_mask_storeu_ps(dst + (t.c0 + c) * planeStride + t.p, t.pixMask, _mm512_mul_ps(_mm512_cvtepi32_ps(q), sc))
     }
   }
 }
