@@ -510,10 +510,7 @@ struct Lowering {
                         work: g.tensors[x].elementCount / 4)
                 } else {
                     let t = table.assumingMemoryBound(to: Float.self)
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buf in
-                        int8ActivationInputs(scale: xq.scale[0], zeroPoint: xq.zeroPoint[0], into: buf.baseAddress!)
-                        f32Unary(kernelActivation(u), buf.baseAddress!, t, 256)
-                    }
+                    int8FloatTable(kernelActivation(u), input: xq, into: t)
                     boundaryTile = max(boundaryTile, int8BoundaryTileBytes(channels: s[1]))
                     let b = Int8BoundaryStep(float: try ptr(y), int8: try int8Ptr(x), batch: s[0], channels: s[1], pixels: s[2] * s[3],
                                              scale: xq.scale[0], zeroPoint: xq.zeroPoint[0],

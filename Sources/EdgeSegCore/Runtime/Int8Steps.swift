@@ -323,17 +323,21 @@ struct Int8TableStep {
     }
 }
 
-/// act(scale · (q − zp)) for q = −128…127, by the same float kernel the unfused graph runs.
-func int8ActivationInputs(scale: Float, zeroPoint: Int32, into t: UnsafeMutablePointer<Float>) {
-    for i in 0..<256 { t[i] = Float(Int32(i) - 128 - zeroPoint) * scale }
+/// Float table: table[q + 128] = act(scale · (q − zp)) for q = −128…127, by the same float kernel
+/// (and the dequantize step's arithmetic) the unfused graph runs.
+func int8FloatTable(_ act: F32Activation, input: QuantParams, into table: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buf in
+        let x = buf.baseAddress!
+        for i in 0..<256 { x[i] = Float(Int32(i) - 128 - input.zeroPoint[0]) * input.scale[0] }
+        f32Unary(act, x, table, 256)
+    }
 }
 
 /// int8 → int8 table: quantize(act(dequantize(q))) with QuantizeLinear's rounding and saturation.
 func int8TableFromFloatKernel(_ act: F32Activation, input: QuantParams, output: QuantParams, into table: UnsafeMutablePointer<Int8>) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 512) { buf in
-        let x = buf.baseAddress!, y = x + 256
-        int8ActivationInputs(scale: input.scale[0], zeroPoint: input.zeroPoint[0], into: x)
-        f32Unary(act, x, y, 256)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buf in
+        let y = buf.baseAddress!
+        int8FloatTable(act, input: input, into: y)
         for i in 0..<256 {   // the quantize step's float arithmetic, lane for lane (NaN → −128 as there)
             let t = y[i] / output.scale[0]
             let v = t.isNaN ? -1e6 : max(-1_048_576, min(1_048_576, t))
