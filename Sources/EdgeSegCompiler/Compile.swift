@@ -92,5 +92,6 @@ public func opKind(_ op: Op) -> String {
     case .identity: return "identity"
     case .quantize: return "quantize"
     case .dequantize: return "dequantize"
+    case .axisScale: return "axisScale"
     }
 }

@@ -34,7 +34,7 @@ struct CompileCommand: ParsableCommand {
     @Option(name: .customLong("keep-float"), parsing: .singleValue, help: "Conv node kept in float (repeatable).")
     var keepFloat: [String] = []
     @Option(help: "Threads for calibration runs.") var threads: Int = 2
-    @Option(name: .customLong("int8-min-macs"), help: "Convs with fewer MACs stay float (each int8 island costs a quantize/dequantize).")
+    @Option(name: .customLong("int8-min-macs"), help: "Convs with fewer MACs and outputs under 65 536 values stay float (each int8 island costs a quantize/dequantize).")
     var int8MinMACs: Int = 2_000_000
 
     func run() throws {

@@ -255,6 +255,51 @@ import EdgeSegKernels
         }
     }
 
+    /// GGCA between two int8 convs (PyTorch's grouped 5-D / 4-D views, strip pools over H and W,
+    /// shared gates, two broadcast Muls): the quantize pass reads the int8 tensor directly. Its
+    /// output equals the unfused graph's but for a mean's float rounding moving a tie.
+    @Test func coordinateAttentionRunsOnTheInt8Tensor() throws {
+        var b = Builder()
+        let x = b.input([1, 5, 9, 11])
+        let c1 = b.conv(x, cout: 12, k: 3, pad: 1, act: .clip(min: 0, max: 6))
+        let v5 = b.node(.reshape, [c1], [1, 3, 4, 9, 11])
+        let v4 = b.node(.reshape, [v5], [3, 4, 9, 11])
+        let mh = b.node(.reduce(.mean, axes: [3], keepDims: true), [v4], [3, 4, 9, 1])
+        let xh = b.node(.reduce(.max, axes: [-1], keepDims: true), [v4], [3, 4, 9, 1])
+        let mw = b.node(.reduce(.mean, axes: [2], keepDims: true), [v4], [3, 4, 1, 11])
+        let xw = b.node(.reduce(.max, axes: [2], keepDims: true), [v4], [3, 4, 1, 11])
+        let gh = b.node(.unary(.sigmoid), [b.node(.binary(.add), [mh, xh], [3, 4, 9, 1])], [3, 4, 9, 1])
+        let gw = b.node(.unary(.sigmoid), [b.node(.binary(.add), [mw, xw], [3, 4, 1, 11])], [3, 4, 1, 11])
+        let m1 = b.node(.binary(.mul), [v5, b.node(.reshape, [gh], [1, 3, 4, 9, 1])], [1, 3, 4, 9, 11])
+        let m2 = b.node(.binary(.mul), [m1, b.node(.reshape, [gw], [1, 3, 4, 1, 11])], [1, 3, 4, 9, 11])
+        let out = b.conv(b.node(.reshape, [m2], [1, 12, 9, 11]), cout: 4, k: 1)
+        b.g.outputs = [out]
+        let (split, convs) = splitForQuantization(b.g)
+        var params: [TensorID: QuantParams] = [:]
+        var r = Rng(s: 5)
+        for c in convs {
+            for t in [split.nodes[c].inputs[0], split.nodes[c].outputs[0]] where params[t] == nil {
+                let p = asymmetricInt8Params(lo: r.float(-3, -0.5), hi: r.float(0.5, 6))
+                params[t] = QuantParams(scale: [p.scale], zeroPoint: [p.zeroPoint])
+            }
+        }
+        let fused = try applyQuantization(split, convs: convs, params: params)
+        let plain = try applyQuantization(split, convs: convs, params: params, tables: false)
+        let h = opHistogram(fused), hp = opHistogram(plain)
+        #expect(h["axisScale"] == 1 && hp["axisScale"] == nil)
+        #expect(h["quantize"] == hp["quantize"]! - 1 && h["dequantize"] == hp["dequantize"]! - 1 && h["binary.mul"] == nil,
+                "the float copy of x, both Muls and the quantize are gone: \(h) vs \(hp)")
+        let pools = fused.nodes.filter { if case .reduce = $0.op { return fused.tensors[$0.inputs[0]].type == .int8 } else { return false } }
+        #expect(pools.count == 4)
+        let reloaded = try readModelFile(writeModelFile(fused))
+        let outScale = params[split.nodes[convs.last!].outputs[0]]!.scale[0]
+        for sample in samples(b.g, count: 3, seed: 9) {
+            let want = try run(plain, sample), got = try run(reloaded, sample, threads: 2)
+            let worst = zip(want, got).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= outScale * 1.01, "max |Δ| \(worst) vs output step \(outScale)")
+        }
+    }
+
     @Test func hostileQuantizedGraphsAreRefusedAtLoad() throws {
         let g = chainGraph()
         let (split, convs) = splitForQuantization(g)

@@ -122,7 +122,7 @@ struct ReferenceEvaluator {
                 for d in 0..<r { let i = idx[d] - pads[d]; if i < 0 || i >= xs[0][d] { return value }; f += i * str[d] }
                 return x[0][f]
             }
-        case .quantize, .dequantize: fatalError("not produced by import")
+        case .quantize, .dequantize, .axisScale: fatalError("not produced by import")
         }
         values[n.outputs[0]] = out
     }

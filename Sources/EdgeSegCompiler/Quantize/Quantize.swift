@@ -102,7 +102,10 @@ public func quantizeGraph(_ graph: Graph, samples: [[Float]], options: QuantizeO
     for s in samples where s.count != n { throw QuantizeError("calibration sample has \(s.count) values, the input needs \(n)") }
 
     let (g, allConvs) = splitForQuantization(graph)
-    let convs = allConvs.filter { nodeMACs(g.nodes[$0], g) >= options.minMACs }
+    // Below minMACs only convs with small outputs stay float (GGCA's MLP on pooled strips, the
+    // ASPP's pooled branch): a tiny depthwise on a 192×32×32 map (features.7) cost more in its two
+    // boundary transposes than the int8 kernel saved.
+    let convs = allConvs.filter { nodeMACs(g.nodes[$0], g) >= options.minMACs || g.tensors[g.nodes[$0].outputs[0]].elementCount >= 65_536 }
     let stats = try calibrate(g, convs: convs, samples: samples, options: options)
     var params: [TensorID: QuantParams] = [:]
     for (t, obs) in stats.observers {
@@ -229,11 +232,85 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
         nodes.append(Node(name: n.name, op: .conv(a), inputs: inputs, outputs: [yq]))
         nodes.append(Node(name: g.tensors[y].name + ":dequantize", op: .dequantize, inputs: [yq], outputs: [y]))
     }
+    if tables { nodes = fuseCoordinateAttention(&q, nodes) }
     q.nodes = tables ? fuseActivationTables(q, nodes) : nodes
     _ = removeDeadNodes(&q)   // dequantizes nobody reads, float weights now unused
     try validate(q)
     do { try validateGraph(q) } catch { throw QuantizeError("quantized graph is not executable: \(error)") }
     return q
+}
+
+/// Coordinate attention (GGCA) between two int8 convs reads the int8 tensor directly:
+///   x8 → dequantize → [Reshape to G×(C/G)] → ReduceMean/Max over H or W (the strip pools)
+///                                          → Mul(·, gate_h) → Mul(·, gate_w) → [Reshape] → quantize → y8
+/// becomes int8 reduces (x8 → float strips, reshaped to the old shapes) and one `axisScale`
+/// (x8, gate_h, gate_w → y8) that repeats the Muls' float arithmetic. The float copy of x, its
+/// two products and both boundary transposes disappear. Only folded when every reader of the
+/// float tensors is part of the pattern and nothing in it is a graph output.
+func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
+    var readers: [TensorID: [Int]] = [:]
+    for (i, n) in nodes.enumerated() { for t in n.inputs { readers[t, default: []].append(i) } }
+    let outputs = Set(g.outputs)
+    func only(_ t: TensorID) -> Int? {
+        guard !outputs.contains(t), let r = readers[t], r.count == 1 else { return nil }
+        return r[0]
+    }
+    var drop = Set<Int>(), replace: [Int: [Node]] = [:]
+    for (di, d) in nodes.enumerated() where d.op == .dequantize {
+        let x8 = d.inputs[0], xs = g.tensors[x8].shape
+        guard xs.count == 4, xs[0] == 1 else { continue }
+        let (C, H, W) = (xs[1], xs[2], xs[3])
+        // x and its reshaped views (PyTorch's grouped views [1, G, C/G, H, W], [G, C/G, H, W]):
+        // every one must end in H, W, and every reader be a view, a strip pool or the first Mul
+        var views = [d.outputs[0]], viewNodes: [Int] = [], reduces: [(node: Int, axis: Int)] = [], mul: Int? = nil
+        var ok = true, next = 0
+        while ok && next < views.count {
+            let v = views[next], vs = g.tensors[v].shape
+            next += 1
+            guard !outputs.contains(v), vs.count >= 2, vs.suffix(2) == [H, W], let users = readers[v] else { ok = false; break }
+            for u in users {
+                let n = nodes[u]
+                switch n.op {
+                case .reshape where g.tensors[n.outputs[0]].elementCount == C * H * W:
+                    viewNodes.append(u); views.append(n.outputs[0])
+                case .reduce(let op, let axes, true) where (op == .mean || op == .max) && axes.count == 1
+                        && (axes[0] < 0 ? axes[0] + vs.count : axes[0]) >= vs.count - 2:
+                    reduces.append((u, (axes[0] < 0 ? axes[0] + vs.count : axes[0]) == vs.count - 1 ? 3 : 2))
+                case .binary(.mul) where mul == nil && n.inputs[0] == v && n.inputs[1] != v
+                        && g.tensors[n.inputs[1]].shape == Array(vs.dropLast()) + [1]:
+                    mul = u
+                default: ok = false
+                }
+            }
+        }
+        guard ok, let m1 = mul, let m2 = only(nodes[m1].outputs[0]), nodes[m2].op == .binary(.mul),
+              nodes[m2].inputs[0] == nodes[m1].outputs[0] else { continue }
+        let ms = g.tensors[nodes[m1].outputs[0]].shape
+        guard g.tensors[nodes[m2].inputs[1]].shape == Array(ms.dropLast(2)) + [1, W] else { continue }
+        var last = m2, reshapeOut: Int? = nil
+        if let r = only(nodes[m2].outputs[0]), nodes[r].op == .reshape, g.tensors[nodes[r].outputs[0]].shape == xs {
+            reshapeOut = r; last = r
+        } else if g.tensors[nodes[m2].outputs[0]].shape != xs { continue }
+        guard let qi = only(nodes[last].outputs[0]), nodes[qi].op == .quantize else { continue }
+        let y8 = nodes[qi].outputs[0]
+
+        for (u, axis) in reduces {
+            let n = nodes[u]
+            guard case .reduce(let op, _, _) = n.op else { continue }
+            let strip = g.addTensor(TensorDesc(name: g.tensors[n.outputs[0]].name + ":strip",
+                                               shape: axis == 3 ? [1, C, H, 1] : [1, C, 1, W]))
+            replace[u] = [Node(name: n.name, op: .reduce(op, axes: [axis], keepDims: true), inputs: [x8], outputs: [strip]),
+                          Node(name: n.name + ":view", op: .reshape, inputs: [strip], outputs: [n.outputs[0]])]
+        }
+        let a = nodes[m1].inputs[1], b = nodes[m2].inputs[1]
+        let a4 = g.addTensor(TensorDesc(name: g.tensors[a].name + ":view", shape: [1, C, H, 1]))
+        let b4 = g.addTensor(TensorDesc(name: g.tensors[b].name + ":view", shape: [1, C, 1, W]))
+        replace[m2] = [Node(name: nodes[m1].name + ":view", op: .reshape, inputs: [a], outputs: [a4]),
+                       Node(name: nodes[m2].name + ":view", op: .reshape, inputs: [b], outputs: [b4]),
+                       Node(name: nodes[m2].name + ":int8", op: .axisScale, inputs: [x8, a4, b4], outputs: [y8])]
+        drop.formUnion([di, m1, qi] + viewNodes + [reshapeOut].compactMap { $0 })
+    }
+    return nodes.indices.flatMap { i -> [Node] in drop.contains(i) ? [] : (replace[i] ?? [nodes[i]]) }
 }
 
 /// An activation (SiLU, sigmoid, …) right after an int8 conv's dequantize becomes a 256-entry

@@ -159,6 +159,10 @@ public enum Op: Sendable, Equatable {
     case identity
     /// int8 boundary ops inserted by quantization.
     case quantize, dequantize
+    /// y = (x · a) · b with x [N,C,H,W], a [N,C,H,1] (broadcast along W), b [N,C,1,W] (along H):
+    /// coordinate attention's two gates in one pass. The quantize pass emits it for int8 x and y
+    /// (dequantize → Mul → Mul → quantize, the float arithmetic unchanged, no float copy of x).
+    case axisScale
 }
 
 public struct Node: Sendable, Equatable {

@@ -188,6 +188,13 @@ private func checkNodeShapes(_ n: Node, _ g: Graph) throws {
     case .unary, .identity, .quantize, .dequantize:
         try arity(1...1)
         try expectOut(shape(n.inputs[0]))
+    case .axisScale:
+        try arity(3...3)
+        let x = shape(n.inputs[0])
+        guard x.count == 4, shape(n.inputs[1]) == [x[0], x[1], x[2], 1], shape(n.inputs[2]) == [x[0], x[1], 1, x[3]] else {
+            throw fail("needs x [N,C,H,W], a [N,C,H,1], b [N,C,1,W]")
+        }
+        try expectOut(x)
     case .binary:
         try arity(2...2)
         guard let s = broadcastShape(shape(n.inputs[0]), shape(n.inputs[1])) else { throw fail("shapes do not broadcast") }
@@ -316,6 +323,7 @@ public func opName(_ op: Op) -> String {
     case .identity: return "Identity"
     case .quantize: return "Quantize"
     case .dequantize: return "Dequantize"
+    case .axisScale: return "AxisScale"
     }
 }
 

@@ -240,6 +240,7 @@ private func encodeOp(_ op: Op, _ w: inout ByteWriter) {
     case .identity: w.u8(19)
     case .quantize: w.u8(20)
     case .dequantize: w.u8(21)
+    case .axisScale: w.u8(22)
     }
 }
 
@@ -286,6 +287,7 @@ private func decodeOp(_ r: inout ByteReader) throws -> Op {
     case 19: return .identity
     case 20: return .quantize
     case 21: return .dequantize
+    case 22: return .axisScale
     case let t: throw ModelFileError("unknown op tag \(t)")
     }
 }

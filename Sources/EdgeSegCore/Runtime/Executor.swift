@@ -304,6 +304,8 @@ public final class Executor: @unchecked Sendable {
         case .dequantize(let d):
             d.dequantize(part: part, parts: parts, tile: (int8Scratch + part * int8ScratchStride).assumingMemoryBound(to: Int8.self))
         case .int8Table(let t): t.run(part: part, parts: parts)
+        case .int8StripReduce(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
+        case .int8AxisScale(let a): a.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -556,6 +558,22 @@ struct Lowering {
             case .transpose(let perm):
                 add(.copy(f32TransposeCopy(inShape: shape(n.inputs[0]), perm: perm), try ptr(n.inputs[0]), try ptr(n.outputs[0])),
                     work: g.tensors[n.outputs[0]].elementCount)
+            case .reduce(let op, let axes, _) where g.tensors[n.inputs[0]].type == .int8:
+                let s = shape(n.inputs[0]), q = g.tensors[n.inputs[0]].quant!
+                boundaryTile = max(boundaryTile, 4 * s[1])
+                add(.int8StripReduce(Int8StripReduceStep(x: try int8Ptr(n.inputs[0]), y: try ptr(n.outputs[0]), height: s[2], width: s[3],
+                                                         channels: s[1], overWidth: axes == [3], isMax: op == .max,
+                                                         scale: q.scale[0], zeroPoint: q.zeroPoint[0], vector: vectorBoundaries)),
+                    work: g.tensors[n.inputs[0]].elementCount / 4)
+            case .axisScale:
+                let s = shape(n.inputs[0]), xq = g.tensors[n.inputs[0]].quant!, yq = g.tensors[n.outputs[0]].quant!
+                boundaryTile = max(boundaryTile, int8AxisScaleScratchBytes(width: s[3], channels: s[1]))
+                add(.int8AxisScale(Int8AxisScaleStep(x: try int8Ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0]), a: try ptr(n.inputs[1]),
+                                                     b: try ptr(n.inputs[2]), height: s[2], width: s[3], channels: s[1],
+                                                     inScale: xq.scale[0], inZeroPoint: xq.zeroPoint[0],
+                                                     outScale: yq.scale[0], outZeroPoint: yq.zeroPoint[0],
+                                                     vector: vectorBoundaries)),
+                    work: g.tensors[n.inputs[0]].elementCount)
             case .reduce(let op, let axes, _):
                 let inS = shape(n.inputs[0])
                 let ax = axes.isEmpty ? Array(0..<inS.count) : axes.map { normAxis($0, inS.count)! }

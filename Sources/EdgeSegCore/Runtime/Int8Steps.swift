@@ -54,6 +54,21 @@ func checkExecutableTypes(_ g: Graph) throws {
             }
             int8Allowed.insert(n.inputs[0])
             if g.tensors[out].type == .int8 { int8Allowed.insert(out) }
+        case .reduce(let op, let axes, let keep) where g.tensors[n.inputs[0]].type == .int8:
+            // A strip pool of coordinate attention (quantize pass): int8 4-D in, float out.
+            let xs = g.tensors[n.inputs[0]].shape
+            guard isActivationQuant(n.inputs[0]), xs.count == 4, xs[0] == 1, op == .mean || op == .max, keep,
+                  axes == [2] || axes == [3], g.tensors[n.outputs[0]].type == .float32 else {
+                throw ExecutorError("node '\(n.name)': an int8 reduce needs an int8 [1,C,H,W] input with one scale and zero point, mean or max over axis 2 or 3 with keepdims, and a float32 output")
+            }
+            int8Allowed.insert(n.inputs[0])
+        case .axisScale:
+            let xs = g.tensors[n.inputs[0]].shape
+            guard isActivationQuant(n.inputs[0]), isActivationQuant(n.outputs[0]), xs.count == 4, xs[0] == 1,
+                  g.tensors[n.inputs[1]].type == .float32, g.tensors[n.inputs[2]].type == .float32 else {
+                throw ExecutorError("node '\(n.name)': axisScale runs on an int8 [1,C,H,W] input and output with one scale and zero point each, and float32 gates")
+            }
+            int8Allowed.formUnion([n.inputs[0], n.outputs[0]])
         case .conv, .gemm:
             // Half-precision weights (`--precision fp16`) are widened to float32 at load.
             if g.tensors[n.inputs[1]].type == .float16, g.constants[n.inputs[1]] != nil { int8Allowed.insert(n.inputs[1]) }
@@ -64,13 +79,13 @@ func checkExecutableTypes(_ g: Graph) throws {
         for t in n.inputs + n.outputs where g.tensors[t].type != .float32 && !int8Allowed.contains(t) {
             throw ExecutorError("node '\(n.name)': tensor '\(name(t))' is \(g.tensors[t].type); only float32, half weights and quantized int8 conv islands run here")
         }
-        // An int8 tensor read by anything but an int8 conv, a dequantize or an activation table
-        // would be misread (layout, scale).
+        // An int8 tensor read by anything but an int8 conv, a dequantize, an activation table, a
+        // strip pool or an axis scale would be misread (layout, scale).
         switch n.op {
-        case .conv, .dequantize, .unary: break
+        case .conv, .dequantize, .unary, .reduce, .axisScale: break
         default:
             for t in n.inputs where g.tensors[t].type == .int8 {
-                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize and activation tables may read")
+                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize, activation tables, strip pools and axis scales may read")
             }
         }
     }
@@ -320,6 +335,34 @@ struct Int8TableStep {
     func run(part: Int, parts: Int) {
         let r = f32PartRange(count, part, parts)
         for i in r { y[i] = table[Int(x[i]) &+ 128] }
+    }
+}
+
+/// A reduce (mean or max) over H or W of an int8 NHWC tensor, dequantized into float NCHW.
+struct Int8StripReduceStep {
+    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Float>
+    var height: Int, width: Int, channels: Int
+    var overWidth: Bool, isMax: Bool
+    var scale: Float, zeroPoint: Int32
+    var vector: Bool
+
+    func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
+        int8StripReduce(x, height: height, width: width, channels: channels, overWidth: overWidth, isMax: isMax,
+                        scale: scale, zeroPoint: zeroPoint, out: y, scratch: scratch, part: part, parts: parts, vector: vector)
+    }
+}
+
+/// `axisScale` on int8 NHWC x → y with float gates a [C][H] and b [C][W] (batch 1).
+struct Int8AxisScaleStep {
+    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
+    var a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>
+    var height: Int, width: Int, channels: Int
+    var inScale: Float, inZeroPoint: Int32, outScale: Float, outZeroPoint: Int32
+    var vector: Bool
+
+    func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
+        int8AxisScale(x, height: height, width: width, channels: channels, a: a, b: b, inScale: inScale, inZeroPoint: inZeroPoint,
+                      outScale: outScale, outZeroPoint: outZeroPoint, y: y, scratch: scratch, part: part, parts: parts, vector: vector)
     }
 }
 

@@ -40,6 +40,8 @@ enum StepKind {
     case quantize(Int8BoundaryStep)
     case dequantize(Int8BoundaryStep)
     case int8Table(Int8TableStep)
+    case int8StripReduce(Int8StripReduceStep)
+    case int8AxisScale(Int8AxisScaleStep)
     case gemm(GemmStep)
     case matMul(MatMulStep)
     case binary(F32BinaryOp, F32Broadcast, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)

@@ -1,0 +1,61 @@
+// AVX-512 coordinate attention on int8 NHWC (Sources/EdgeSegKernels/Int8/Int8Attention.swift
+// holds the portable loops and the meaning): 16 channels per vector, masked channel tails,
+// the same arithmetic lane for lane, so the bytes and floats equal the portable ones.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// Strip pool outputs `o` in `first..<last` of the kept axis (see `int8StripReduce`).
+@_cdecl("edgeseg_int8_strip_reduce_avx512")
+public func int8StripReduceAVX512(x: UnsafePointer<Int8>, width W: Int, channels C: Int, kept: Int, count: Int,
+                                  overWidth: Bool, isMax: Bool, scale: Float, zeroPoint: Int32,
+                                  out: UnsafeMutablePointer<Float>, first: Int, last: Int) {
+  let rowStep = overWidth ? C : W * C
+  let zp = _mm512_set1_epi32(isMax ? zeroPoint : Int32(count) &* zeroPoint)
+  let mul = _mm512_set1_ps(isMax ? scale : scale / Float(count))
+  for o in first..<last {
+    let base = x + (overWidth ? o * W * C : o * C)
+    var c0 = 0
+    while c0 < C {
+      let mask = __mmask16(truncatingIfNeeded: (1 << min(16, C - c0)) - 1)
+      var acc = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, base + c0))
+      for r in 1..<max(1, count) {
+        let v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, base + r * rowStep + c0))
+        acc = isMax ? _mm512_max_epi32(acc, v) : _mm512_add_epi32(acc, v)
+      }
+      let f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zp)), mul)
+      // out[(c0 + i)·kept + o]: a strided column, one lane at a time (the scatter intrinsic is a macro)
+      withUnsafeBytes(of: f) { lanes in
+        for i in 0..<min(16, C - c0) { out[(c0 + i) * kept + o] = lanes.load(fromByteOffset: 4 * i, as: Float.self) }
+      }
+      c0 += 16
+    }
+  }
+}
+
+/// One row h of `int8AxisScale`: aRow [C] = a[·, h], bT [W][C] = b transposed.
+@_cdecl("edgeseg_int8_axis_scale_row_avx512")
+public func int8AxisScaleRowAVX512(x: UnsafePointer<Int8>, width W: Int, channels C: Int,
+                                   aRow: UnsafePointer<Float>, bT: UnsafePointer<Float>,
+                                   inScale: Float, inZeroPoint: Int32, outScale: Float, outZeroPoint: Int32,
+                                   y: UnsafeMutablePointer<Int8>) {
+  let sIn = _mm512_set1_ps(inScale), zIn = _mm512_set1_epi32(inZeroPoint), sOut = _mm512_set1_ps(outScale)
+  let zOut = _mm512_set1_epi32(outZeroPoint), big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
+  let lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
+  for w in 0..<W {
+    let px = x + w * C, py = y + w * C, bw = bT + w * C
+    var c0 = 0
+    while c0 < C {
+      let mask = __mmask16(truncatingIfNeeded: (1 << min(16, C - c0)) - 1)
+      let q = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, px + c0)), zIn)
+      var v = _mm512_mul_ps(_mm512_cvtepi32_ps(q), sIn)                      // dequantize
+      v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mask, aRow + c0))          // · a
+      v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mask, bw + c0))            // · b
+      // quantize: max_ps returns its second operand for a NaN first one (NaN → −2^20)
+      let t = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, sOut), negBig), big)
+      let r = _mm512_add_epi32(_mm512_cvtps_epi32(t), zOut)
+      _mm_mask_storeu_epi8(py + c0, mask, _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi)))
+      c0 += 16
+    }
+  }
+}
+#endif
