@@ -38,6 +38,33 @@ import Testing
         #expect(Array(exe.input(0)) == before)
     }
 
+    /// A concat's parts that die there are written straight into their slices (no copy): the
+    /// result equals the same graph with the parts kept alive (graph outputs), where it copies.
+    @Test func concatPartsAreWrittenInPlace() throws {
+        var b = GraphBuilder(seed: 4)
+        let x = b.input([1, 3, 9, 7])
+        let a = b.conv(x, cout: 5, k: [3, 3], pads: [1, 1, 1, 1])
+        let r = b.node1(.unary(.relu), [b.conv(x, cout: 4, k: [1, 1])], [1, 4, 9, 7])   // in place on its conv, then moved
+        let cat = b.node1(.concat(axis: 1), [a, x, r], [1, 12, 9, 7])                     // x (a graph input) must stay put
+        let cat2 = b.node1(.concat(axis: 1), [cat, b.conv(x, cout: 2, k: [1, 1])], [1, 14, 9, 7])   // nested
+        let y = b.conv(cat2, cout: 3, k: [3, 3], pads: [1, 1, 1, 1])
+        b.g.outputs = [y]
+        let p = planMemory(b.g)
+        #expect(p.root[a] == p.root[cat2] && p.root[r] == p.root[cat2] && p.root[cat] == p.root[cat2])
+        #expect(p.sub[a] == 0 && p.sub[r] == 8 * 63 * 4 && p.root[x] == x)
+        var kept = b.g
+        kept.outputs = [y, a, r, cat]
+        #expect(planMemory(kept).root[a] == a)
+        var outs: [[Float]] = []
+        for g in [b.g, kept] {
+            let exe = try Executor(graph: g, threads: 2)
+            fill(exe.input(0), seed: 11)
+            exe.run()
+            outs.append(Array(exe.output(0)))
+        }
+        #expect(outs[0] == outs[1])
+    }
+
     func chain(layers: Int) -> Graph {
         var b = GraphBuilder(seed: 2)
         var x = b.input([1, 8, 32, 32])

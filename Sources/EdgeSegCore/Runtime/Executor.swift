@@ -437,7 +437,7 @@ struct Lowering {
     func int8Ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Int8> {
         let r = plan.root[t]
         guard g.constants[r] == nil, let o = plan.offset[r] else { throw ExecutorError("tensor '\(g.tensors[t].name)' has no storage") }
-        return (arena + o).assumingMemoryBound(to: Int8.self)
+        return (arena + o + plan.sub[t]).assumingMemoryBound(to: Int8.self)
     }
 
     func ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Float> {
@@ -447,7 +447,7 @@ struct Lowering {
                 return (weights + constOffset[r]).assumingMemoryBound(to: Float.self)
             }
             guard let o = plan.offset[r] else { throw ExecutorError("tensor '\(g.tensors[t].name)' has no storage") }
-            return (arena + o).assumingMemoryBound(to: Float.self)
+            return (arena + o + plan.sub[t]).assumingMemoryBound(to: Float.self)
         }
 
     func lower() throws -> ([Step], [Int8ConvKernel], Int) {
@@ -534,6 +534,7 @@ struct Lowering {
                     var origin = [Int](repeating: 0, count: out.count)
                     origin[ax] = at
                     at += shape(t)[ax]
+                    if try ptr(t) == ptr(n.outputs[0]) + origin[ax] * shape(t)[(ax + 1)...].reduce(1, *) { continue }   // planned in place
                     add(.copy(f32PlaceCopy(inShape: shape(t), outShape: out, origin: origin), try ptr(t), try ptr(n.outputs[0])),
                         work: g.tensors[t].elementCount)
                 }

@@ -1,11 +1,14 @@
 // Activation arena planning: one buffer, offsets chosen from tensor lifetimes.
 // Reshape/identity outputs alias their input; element-wise ops write in place when their
-// input dies at that node. Placement is greedy by size (largest first, lowest free gap),
+// input dies at that node; a float concat whose parts are contiguous slices of its output
+// (batch 1 along the axis) has each part that dies there written in place, so nothing is copied. Placement is greedy by size (largest first, lowest free gap),
 // as TFLite Micro's GreedyMemoryPlanner and XNNPACK do.
 
 public struct MemoryPlan: Sendable, Equatable {
     /// Storage root of every tensor (itself, or the tensor it aliases).
     public var root: [TensorID]
+    /// Byte offset of every tensor inside its root's storage (a concat part's slice; else 0).
+    public var sub: [Int]
     /// Byte offset in the arena of every root that lives there (nil: constant).
     public var offset: [Int?]
     public var arenaBytes: Int
@@ -31,10 +34,30 @@ public func planMemory(_ g: Graph, inPlace: Bool = true) -> MemoryPlan {
     for t in g.inputs { lastUse[t] = forever }
 
     var root = Array(0..<nt)
+    var sub = [Int](repeating: 0, count: nt)
     var start = [Int](repeating: Int.max, count: nt)
     var end = lastUse
     for t in g.inputs { start[t] = -1 }
     var inPlaceNodes = 0
+    /// Moves each part of a concat into its slice of the output: a part qualifies when its whole
+    /// storage group (the part and whatever aliases it) dies at the concat and is exactly the
+    /// part's size, so no later node can write through it.
+    func concatInPlace(_ n: Node, axis: Int, at i: Int) {
+        let y = n.outputs[0], ys = g.tensors[y].shape
+        guard g.tensors[y].type == .float32, let ax = normAxis(axis, ys.count), ys[..<ax].reduce(1, *) == 1 else { return }
+        var offset = 0, moved = Set<TensorID>()
+        for x in n.inputs {
+            defer { offset += g.tensors[x].byteCount }
+            let r = root[x]
+            guard g.constants[r] == nil, r != y, start[r] != -1, start[r] != Int.max, end[r] == i, !moved.contains(r),
+                  g.tensors[r].byteCount == g.tensors[x].byteCount, g.tensors[x].type == .float32, sub[x] == 0 else { continue }
+            moved.insert(r)
+            for t in 0..<nt where root[t] == r { root[t] = y; sub[t] += offset }
+            start[y] = min(start[y], start[r])
+            inPlaceNodes += 1
+        }
+    }
+
     for (i, n) in g.nodes.enumerated() {
         var aliasTo: TensorID? = nil
         switch n.op {
@@ -56,10 +79,11 @@ public func planMemory(_ g: Graph, inPlace: Bool = true) -> MemoryPlan {
         }
         if let a = aliasTo {
             let r = root[a]
-            for o in n.outputs { root[o] = r; end[r] = max(end[r], lastUse[o]) }
+            for o in n.outputs { root[o] = r; sub[o] = sub[a]; end[r] = max(end[r], lastUse[o]) }
         } else {
             for o in n.outputs { start[o] = i; end[o] = max(lastUse[o], i) }
         }
+        if inPlace, case .concat(let axis) = n.op { concatInPlace(n, axis: axis, at: i) }
     }
 
     struct Buffer { var id: TensorID; var size: Int; var first: Int; var last: Int }
@@ -88,6 +112,6 @@ public func planMemory(_ g: Graph, inPlace: Bool = true) -> MemoryPlan {
         lifetime[b.id] = b.first...b.last
         arena = max(arena, candidate + b.size)
     }
-    return MemoryPlan(root: root, offset: offset, arenaBytes: arena, noReuseBytes: noReuse,
+    return MemoryPlan(root: root, sub: sub, offset: offset, arenaBytes: arena, noReuseBytes: noReuse,
                       inPlaceNodes: inPlaceNodes, lifetime: lifetime)
 }
