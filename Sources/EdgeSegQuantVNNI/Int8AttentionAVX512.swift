@@ -59,3 +59,26 @@ public func int8AxisScaleRowAVX512(x: UnsafePointer<Int8>, width W: Int, channel
   }
 }
 #endif
+
+#if arch(x86_64)
+/// `int8Add` 16 elements at a time (masked tail).
+@_cdecl("edgeseg_int8_add_avx512")
+public func int8AddAVX512(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: UnsafeMutablePointer<Int8>, count: Int,
+                          aScale: Float, aZeroPoint: Int32, bScale: Float, bZeroPoint: Int32, outScale: Float, outZeroPoint: Int32) {
+  let sa = _mm512_set1_ps(aScale), za = _mm512_set1_epi32(aZeroPoint), sb = _mm512_set1_ps(bScale), zb = _mm512_set1_epi32(bZeroPoint)
+  let sOut = _mm512_set1_ps(outScale), zOut = _mm512_set1_epi32(outZeroPoint)
+  let big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
+  let lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
+  var i = 0
+  while i < count {
+    let mask = __mmask16(truncatingIfNeeded: (1 << min(16, count - i)) - 1)
+    let qa = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + i)), za)
+    let qb = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), zb)
+    let v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(qa), sa), _mm512_mul_ps(_mm512_cvtepi32_ps(qb), sb))
+    let t = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, sOut), negBig), big)
+    let r = _mm512_add_epi32(_mm512_cvtps_epi32(t), zOut)
+    _mm_mask_storeu_epi8(y + i, mask, _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi)))
+    i += 16
+  }
+}
+#endif

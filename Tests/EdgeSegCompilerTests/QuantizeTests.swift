@@ -300,6 +300,42 @@ import EdgeSegKernels
         }
     }
 
+    /// MobileNetV2's residual stream between int8 convs stays int8 (int8 adds, no boundaries):
+    /// the stream now carries quantized values, so the output moves by a few output steps at most.
+    @Test func residualAddsStayInt8() throws {
+        var b = Builder()
+        let x = b.input([1, 3, 12, 10])
+        let c1 = b.conv(x, cout: 8, k: 3, pad: 1, act: .clip(min: 0, max: 6))
+        var s = c1
+        for _ in 0..<2 {
+            let e = b.conv(s, cout: 21, k: 1, act: .clip(min: 0, max: 6))
+            let d = b.conv(e, cout: 21, k: 3, pad: 1, group: 21, act: .clip(min: 0, max: 6))
+            s = b.conv(d, cout: 8, k: 1, residual: s)
+        }
+        let out = b.conv(s, cout: 3, k: 1)
+        b.g.outputs = [out]
+        let (split, convs) = splitForQuantization(b.g)
+        var params: [TensorID: QuantParams] = [:]
+        var r = Rng(s: 6)
+        for t in split.nodes.flatMap({ $0.inputs + $0.outputs }) where split.constants[t] == nil && params[t] == nil {
+            let p = asymmetricInt8Params(lo: r.float(-4, -1), hi: r.float(3, 7))
+            params[t] = QuantParams(scale: [p.scale], zeroPoint: [p.zeroPoint])
+        }
+        let fused = try applyQuantization(split, convs: convs, params: params)
+        let plain = try applyQuantization(split, convs: convs, params: params, tables: false)
+        let h = opHistogram(fused), hp = opHistogram(plain)
+        let int8Adds = fused.nodes.filter { $0.op == .binary(.add) && fused.tensors[$0.outputs[0]].type == .int8 }
+        #expect(int8Adds.count == 2 && h["binary.add"] == 2, "both adds int8, no float add left: \(h)")
+        #expect(h["dequantize"]! < hp["dequantize"]! && h["quantize"]! < hp["quantize"]!, "\(h) vs \(hp)")
+        let reloaded = try readModelFile(writeModelFile(fused))
+        let outScale = params[split.nodes[convs.last!].outputs[0]]!.scale[0]
+        for sample in samples(b.g, count: 3, seed: 10) {
+            let want = try run(plain, sample), got = try run(reloaded, sample, threads: 2)
+            let worst = zip(want, got).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= outScale * 4.01, "max |Δ| \(worst) vs output step \(outScale)")
+        }
+    }
+
     @Test func hostileQuantizedGraphsAreRefusedAtLoad() throws {
         let g = chainGraph()
         let (split, convs) = splitForQuantization(g)

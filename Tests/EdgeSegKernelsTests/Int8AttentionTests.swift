@@ -72,4 +72,24 @@ import Testing
       #expect(int8FirstMismatch(got, want) == nil, "C=\(C) H=\(H) W=\(W) vector=\(vector)")
     }
   }
+
+  @Test(arguments: vectors)
+  func addIsTheUnfusedArithmetic(vector: Bool) {
+    var rng = QuantTestRNG(seed: 43)
+    for count in [1, 15, 16, 17, 100, 1000] {
+      let sa = 0.01 + rng.unit() * 0.2, za = Int32(rng.int(-128...127)), sb = 0.01 + rng.unit() * 0.2
+      let zb = Int32(rng.int(-128...127)), so = 0.005 + rng.unit() * 0.1, zo = Int32(rng.int(-128...127))
+      let a = (0..<count).map { _ in Int8(rng.int(-128...127)) }, b = (0..<count).map { _ in Int8(rng.int(-128...127)) }
+      let want = (0..<count).map { i -> Int8 in
+        let t = (Float(Int32(a[i]) - za) * sa + Float(Int32(b[i]) - zb) * sb) / so
+        return Int8(max(-128, min(127, max(-1_048_576, min(1_048_576, t)).rounded(.toNearestOrEven) + Float(zo))))
+      }
+      var got = [Int8](repeating: 0, count: count)
+      for part in 0..<3 {
+        int8Add(a, b, &got, count: count, aScale: sa, aZeroPoint: za, bScale: sb, bZeroPoint: zb, outScale: so,
+                outZeroPoint: zo, part: part, parts: 3, vector: vector)
+      }
+      #expect(int8FirstMismatch(got, want) == nil, "count \(count) vector \(vector)")
+    }
+  }
 }

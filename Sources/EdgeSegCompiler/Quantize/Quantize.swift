@@ -232,7 +232,7 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
         nodes.append(Node(name: n.name, op: .conv(a), inputs: inputs, outputs: [yq]))
         nodes.append(Node(name: g.tensors[y].name + ":dequantize", op: .dequantize, inputs: [yq], outputs: [y]))
     }
-    if tables { nodes = fuseCoordinateAttention(&q, nodes) }
+    if tables { nodes = fuseResidualAdds(q, fuseCoordinateAttention(&q, nodes)) }
     q.nodes = tables ? fuseActivationTables(q, nodes) : nodes
     _ = removeDeadNodes(&q)   // dequantizes nobody reads, float weights now unused
     try validate(q)
@@ -311,6 +311,30 @@ func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
         drop.formUnion([di, m1, qi] + viewNodes + [reshapeOut].compactMap { $0 })
     }
     return nodes.indices.flatMap { i -> [Node] in drop.contains(i) ? [] : (replace[i] ?? [nodes[i]]) }
+}
+
+/// MobileNetV2's residual stream in int8: add(a, b) whose sum is quantized for the next conv
+/// becomes an int8 add (a8, b8 → sum8) when both operands have int8 twins: the tensor a
+/// dequantize made them from, or the int8 sum of an add folded before. From block to block the
+/// stream then carries quantized values, as in TFLite's and ONNX Runtime's QDQ graphs. A sum
+/// with float readers keeps its float add too; what nobody reads any more is removed after.
+func fuseResidualAdds(_ g: Graph, _ nodes: [Node]) -> [Node] {
+    var readers: [TensorID: [Int]] = [:]
+    for (i, n) in nodes.enumerated() { for t in n.inputs { readers[t, default: []].append(i) } }
+    var twin: [TensorID: TensorID] = [:]
+    for n in nodes where n.op == .dequantize { twin[n.outputs[0]] = n.inputs[0] }
+    var out: [Node] = [], dropped = Set<Int>()
+    for (i, n) in nodes.enumerated() where !dropped.contains(i) {
+        out.append(n)
+        guard n.op == .binary(.add), let a8 = twin[n.inputs[0]], let b8 = twin[n.inputs[1]],
+              g.tensors[a8].shape == g.tensors[n.outputs[0]].shape, g.tensors[b8].shape == g.tensors[n.outputs[0]].shape,
+              let qi = readers[n.outputs[0]]?.first(where: { nodes[$0].op == .quantize && $0 > i }) else { continue }
+        let y8 = nodes[qi].outputs[0]
+        out.append(Node(name: n.name + ":int8", op: .binary(.add), inputs: [a8, b8], outputs: [y8]))
+        dropped.insert(qi)
+        twin[n.outputs[0]] = y8
+    }
+    return out
 }
 
 /// An activation (SiLU, sigmoid, …) right after an int8 conv's dequantize becomes a 256-entry

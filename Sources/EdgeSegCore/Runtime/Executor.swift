@@ -306,6 +306,7 @@ public final class Executor: @unchecked Sendable {
         case .int8Table(let t): t.run(part: part, parts: parts)
         case .int8StripReduce(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8AxisScale(let a): a.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
+        case .int8Add(let a): a.run(part: part, parts: parts)
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -522,6 +523,12 @@ struct Lowering {
             case .unary(let u):
                 let c = g.tensors[n.outputs[0]].elementCount
                 add(.unary(kernelActivation(u), try ptr(n.inputs[0]), try ptr(n.outputs[0]), c), work: c)
+            case .binary where g.tensors[n.outputs[0]].type == .int8:
+                let y = n.outputs[0]
+                add(.int8Add(Int8AddStep(a: try int8Ptr(n.inputs[0]), b: try int8Ptr(n.inputs[1]), y: try int8Ptr(y),
+                                         count: g.tensors[y].elementCount, a8: g.tensors[n.inputs[0]].quant!,
+                                         b8: g.tensors[n.inputs[1]].quant!, y8: g.tensors[y].quant!, vector: vectorBoundaries)),
+                    work: g.tensors[y].elementCount)
             case .binary(let b):
                 let d = F32Broadcast(out: shape(n.outputs[0]), a: shape(n.inputs[0]), b: shape(n.inputs[1]))
                 add(.binary(kernelBinary(b), d, try ptr(n.inputs[0]), try ptr(n.inputs[1]), try ptr(n.outputs[0])),

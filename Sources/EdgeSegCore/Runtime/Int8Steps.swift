@@ -62,6 +62,12 @@ func checkExecutableTypes(_ g: Graph) throws {
                 throw ExecutorError("node '\(n.name)': an int8 reduce needs an int8 [1,C,H,W] input with one scale and zero point, mean or max over axis 2 or 3 with keepdims, and a float32 output")
             }
             int8Allowed.insert(n.inputs[0])
+        case .binary(.add) where g.tensors[n.outputs[0]].type == .int8:
+            let ys = g.tensors[n.outputs[0]].shape
+            guard n.inputs.allSatisfy({ isActivationQuant($0) && g.tensors[$0].shape == ys }), isActivationQuant(n.outputs[0]) else {
+                throw ExecutorError("node '\(n.name)': an int8 add needs int8 inputs and output of one shape, each with one scale and zero point")
+            }
+            int8Allowed.formUnion(n.inputs + n.outputs)
         case .axisScale:
             let xs = g.tensors[n.inputs[0]].shape
             guard isActivationQuant(n.inputs[0]), isActivationQuant(n.outputs[0]), xs.count == 4, xs[0] == 1,
@@ -80,12 +86,13 @@ func checkExecutableTypes(_ g: Graph) throws {
             throw ExecutorError("node '\(n.name)': tensor '\(name(t))' is \(g.tensors[t].type); only float32, half weights and quantized int8 conv islands run here")
         }
         // An int8 tensor read by anything but an int8 conv, a dequantize, an activation table, a
-        // strip pool or an axis scale would be misread (layout, scale).
+        // strip pool, an axis scale or an int8 add would be misread (layout, scale).
         switch n.op {
         case .conv, .dequantize, .unary, .reduce, .axisScale: break
+        case .binary(.add) where g.tensors[n.outputs[0]].type == .int8: break
         default:
             for t in n.inputs where g.tensors[t].type == .int8 {
-                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize, activation tables, strip pools and axis scales may read")
+                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize, activation tables, strip pools, axis scales and int8 adds may read")
             }
         }
     }
@@ -349,6 +356,20 @@ struct Int8StripReduceStep {
     func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
         int8StripReduce(x, height: height, width: width, channels: channels, overWidth: overWidth, isMax: isMax,
                         scale: scale, zeroPoint: zeroPoint, out: y, scratch: scratch, part: part, parts: parts, vector: vector)
+    }
+}
+
+/// An int8 residual add: y = quantize(dequantize(a) + dequantize(b)), all three alike in shape.
+struct Int8AddStep {
+    var a: UnsafeMutablePointer<Int8>, b: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
+    var count: Int
+    var a8: QuantParams, b8: QuantParams, y8: QuantParams
+    var vector: Bool
+
+    func run(part: Int, parts: Int) {
+        int8Add(a, b, y, count: count, aScale: a8.scale[0], aZeroPoint: a8.zeroPoint[0], bScale: b8.scale[0],
+                bZeroPoint: b8.zeroPoint[0], outScale: y8.scale[0], outZeroPoint: y8.zeroPoint[0], part: part, parts: parts,
+                vector: vector)
     }
 }
 

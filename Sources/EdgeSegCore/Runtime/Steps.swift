@@ -42,6 +42,7 @@ enum StepKind {
     case int8Table(Int8TableStep)
     case int8StripReduce(Int8StripReduceStep)
     case int8AxisScale(Int8AxisScaleStep)
+    case int8Add(Int8AddStep)
     case gemm(GemmStep)
     case matMul(MatMulStep)
     case binary(F32BinaryOp, F32Broadcast, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)

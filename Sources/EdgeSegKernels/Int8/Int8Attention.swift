@@ -102,3 +102,4 @@ public func int8AxisScale(_ x: UnsafePointer<Int8>, height H: Int, width W: Int,
     }
   }
 }
+
