@@ -2,8 +2,9 @@
 // .avx512): C[m × n] = A[m × k] · B[k × n] for one block of output columns, with the conv
 // epilogue (bias, residual, clamp) applied while the tile is in registers. A is the weight matrix
 // packed once at load into 8-row panels ([⌈m/8⌉][k][8], zero rows past m: f32PackConvWeights);
-// B is an im2col tile or, for a 1×1 conv, the input planes themselves (rows `ldb` apart).
-// B is copied per K block into 48-column strips (each kc × 48, 24 KiB: stays in L1 while every
+// B is an im2col tile or, for a 1×1 conv, the input planes themselves (rows `ldb` apart), or for
+// a stride-1 conv with an output width that is a multiple of 16 the input planes read at each tap
+// (f32ConvDirectBlockAVX512: no im2col tile). B is copied per K block into 48-column strips (each kc × 48, 24 KiB: stays in L1 while every
 // 8-row panel of A streams past): the 1×1 convs' rows are a power of two apart (H·W floats), and
 // reading them in place would map all kc rows to the same L1 sets. K blocks outermost: a K block
 // of A (m × kc) stays in L2 for all strips, and B is read row by row, sequentially.
@@ -24,6 +25,100 @@ public func f32ConvBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int,
                                b: UnsafePointer<Float>, ldb: Int, n: Int, pack: UnsafeMutablePointer<Float>,
                                c: UnsafeMutablePointer<Float>, ldc: Int,
                                bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, lo: Float, hi: Float) {
+  let full = n / f32TileCols, rest = n - full * f32TileCols
+  let r0 = f32LaneMask(rest), r1 = f32LaneMask(rest - 16), r2 = f32LaneMask(rest - 32)
+  f32ConvBlockBody(a: a, m: m, k: k, kc: kc, n: n, pack: pack, c: c, ldc: ldc, bias: bias, residual: residual, lo: lo, hi: hi) { pc, kb in
+    for r in 0..<kb {
+      let src = b + (pc + r) * ldb
+      var dst = pack + r * f32TileCols
+      for st in 0..<full {
+        let q = src + st * f32TileCols
+        _mm512_storeu_ps(dst, _mm512_loadu_ps(q))
+        _mm512_storeu_ps(dst + 16, _mm512_loadu_ps(q + 16))
+        _mm512_storeu_ps(dst + 32, _mm512_loadu_ps(q + 32))
+        dst += kb * f32TileCols
+      }
+      if rest > 0 {
+        // masked loads never touch memory past n; the padding columns are zero
+        let q = src + full * f32TileCols
+        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(r0, q))
+        _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(r1, q + 16))
+        _mm512_storeu_ps(dst + 32, _mm512_maskz_loadu_ps(r2, q + 32))
+      }
+    }
+  }
+}
+
+/// Geometry slots of `f32ConvDirectBlockAVX512` (a flat Int array keeps the C signature short).
+enum F32DirectGeo {
+  static let inH = 0, inW = 1, outW = 2, kernelH = 3, kernelW = 4, padTop = 5, padLeft = 6, dilH = 7, dilW = 8
+}
+
+/// The same block for a stride-1 conv whose output width is a multiple of 16, without an im2col
+/// tile: each K block of B is gathered straight from the input planes (one group's, `input`) into
+/// the strips: every 16 output columns of a row (col0 and n multiples of 16) read one row of one
+/// input plane at one tap, a masked load zeroing the columns that fall into the padding.
+@_cdecl("edgeseg_f32_conv_direct_block_avx512")
+public func f32ConvDirectBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int,
+                                     input: UnsafePointer<Float>, geometry g: UnsafePointer<Int>, col0: Int, n: Int,
+                                     pack: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                     bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, lo: Float, hi: Float) {
+  let inH = g[F32DirectGeo.inH], inW = g[F32DirectGeo.inW], outW = g[F32DirectGeo.outW]
+  let kh = g[F32DirectGeo.kernelH], kw = g[F32DirectGeo.kernelW]
+  let padTop = g[F32DirectGeo.padTop], padLeft = g[F32DirectGeo.padLeft]
+  let dilH = g[F32DirectGeo.dilH], dilW = g[F32DirectGeo.dilW]
+  let vectors = n / 16, strips = (n + f32TileCols - 1) / f32TileCols
+  let zero = _mm512_setzero_ps()
+  f32ConvBlockBody(a: a, m: m, k: k, kc: kc, n: n, pack: pack, c: c, ldc: ldc, bias: bias, residual: residual, lo: lo, hi: hi) { pc, kb in
+    var ci = pc / (kh * kw), ky = pc % (kh * kw) / kw, kx = pc % kw
+    let stripStep = kb * f32TileCols
+    for r in 0..<kb {
+      let plane = input + ci * inH * inW
+      let dy = ky * dilH - padTop, dx = kx * dilW - padLeft
+      // vector i of the block goes to strip i / 3, lanes 16 · (i % 3): a running pointer
+      var dst = pack + r * f32TileCols, q = 0
+      @inline(__always) func put(_ x: __m512) {
+        _mm512_storeu_ps(dst, x)
+        q += 1
+        if q == 3 { q = 0; dst += stripStep - 32 } else { dst += 16 }
+      }
+      var v = 0, oy = col0 / outW, ox = col0 % outW
+      while v < vectors {
+        let run = min(vectors - v, (outW - ox) / 16)      // vectors left in this output row
+        let iy = oy + dy
+        if iy < 0 || iy >= inH {
+          for _ in 0..<run { put(zero) }
+        } else {
+          let src = plane + iy * inW + dx
+          var x = ox + dx
+          for t in 0..<run {
+            if x >= 0 && x + 16 <= inW {
+              put(_mm512_loadu_ps(src + ox + 16 * t))
+            } else {
+              // lanes whose column is inside the row; the others are not read (masked)
+              let l0 = max(0, -x), l1 = min(16, inW - x)
+              let mask: __mmask16 = l1 <= l0 ? 0 : f32LaneMask(l1) & ~f32LaneMask(l0)
+              put(_mm512_maskz_loadu_ps(mask, src + ox + 16 * t))
+            }
+            x += 16
+          }
+        }
+        v += run; ox = 0; oy += 1
+      }
+      for _ in vectors..<(strips * 3) { put(zero) }
+      kx += 1
+      if kx == kw { kx = 0; ky += 1; if ky == kh { ky = 0; ci += 1 } }
+    }
+  }
+}
+
+/// C[m × n] = A · B for one column block: for each K block, `packK(pc, kb)` writes rows
+/// pc..<pc+kb of B into `pack` as strips ([⌈n/48⌉][kb][48], zero past n), then every strip meets
+/// every 8-row panel of A; the epilogue runs on the last K block (k = 0: on zero).
+@inline(__always)
+func f32ConvBlockBody(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int, n: Int, pack: UnsafeMutablePointer<Float>,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                      lo: Float, hi: Float, packK: (_ pc: Int, _ kb: Int) -> Void) {
   if m <= 0 || n <= 0 { return }
   let lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi)
   let clamp = lo > -.infinity || hi < .infinity   // max_ps(NaN, −inf) is −inf: unbounded keeps NaN
@@ -45,31 +140,13 @@ public func f32ConvBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int,
     }
   }
   if k <= 0 {
-    // no products: the epilogue alone (bias, residual, clamp on zero)
     for st in 0..<strips { strip(0, 0, st) }
     return
   }
   var pc = 0
   while pc < k {
     let kb = min(kc, k - pc)
-    for r in 0..<kb {
-      let src = b + (pc + r) * ldb
-      var dst = pack + r * f32TileCols
-      for st in 0..<full {
-        let q = src + st * f32TileCols
-        _mm512_storeu_ps(dst, _mm512_loadu_ps(q))
-        _mm512_storeu_ps(dst + 16, _mm512_loadu_ps(q + 16))
-        _mm512_storeu_ps(dst + 32, _mm512_loadu_ps(q + 32))
-        dst += kb * f32TileCols
-      }
-      if rest > 0 {
-        // masked loads never touch memory past n; the padding columns are zero
-        let q = src + full * f32TileCols
-        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(r0, q))
-        _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(r1, q + 16))
-        _mm512_storeu_ps(dst + 32, _mm512_maskz_loadu_ps(r2, q + 32))
-      }
-    }
+    packK(pc, kb)
     for st in 0..<strips { strip(pc, kb, st) }
     pc += kb
   }

@@ -57,12 +57,13 @@ import EdgeSegKernels
     }
 
     /// Convs large enough for the packed AVX-512 GEMM's blocking (coutG 76 / 100: panel tails; K
-    /// over several 128-blocks; 1 440 columns: more than one 1 024-column block, strip tails), 1×1
-    /// and 3×3 with stride, dilation, groups and a residual, on 1–3 threads. Where F32Path is
-    /// .avx512 they must all take that path, and the packed weights replace the plain copy.
+    /// over several 128-blocks; 1 280 columns: more than one 1 024-column block, strip tails), 1×1
+    /// and 3×3 (direct: stride 1, 32 / 16 wide; im2col: stride 2) with dilation, groups and a
+    /// residual, on 1–3 threads. Where F32Path is .avx512 they must all take that path, and the
+    /// packed weights replace the plain copy.
     @Test func packedConvGemmMatchesReference() throws {
         var b = GraphBuilder(seed: 5)
-        let x = b.input([1, 20, 40, 36])
+        let x = b.input([1, 20, 40, 32])
         let a = b.conv(x, cout: 76, k: [3, 3], pads: [1, 1, 1, 1], act: .relu)                     // K 180
         let p = b.conv(a, cout: 100, k: [1, 1], act: .clip(min: 0, max: 6))                         // K 76
         let q = b.conv(p, cout: 76, k: [1, 1], residual: a)                                          // K 100

@@ -144,6 +144,10 @@ public final class Executor: @unchecked Sendable {
             let hw = s.outPlane
             var tile = hw
             switch mode {
+            case .im2col where packed && f32ConvPackedDirect(s, tile: 16):
+                // B read from the input at each tap: no im2col tile, one column tile per thread
+                let wanted = (self.threads + s.batch - 1) / s.batch
+                tile = Executor.stripAligned(max(16, (hw + wanted - 1) / wanted), hw)
             case .im2col:
                 // Small weights (GGCA's 7×7 spatial gate: 1 output channel) make each GEMM call's
                 // packing cheap, so their tiles stay small: the largest tile sets every thread's

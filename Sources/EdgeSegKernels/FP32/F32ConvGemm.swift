@@ -13,7 +13,23 @@ func f32ConvBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int,
                         b: UnsafePointer<Float>, ldb: Int, n: Int, pack: UnsafeMutablePointer<Float>,
                         c: UnsafeMutablePointer<Float>, ldc: Int,
                         bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, lo: Float, hi: Float)
+@_extern(c, "edgeseg_f32_conv_direct_block_avx512")
+func f32ConvDirectBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int,
+                              input: UnsafePointer<Float>, geometry: UnsafePointer<Int>, col0: Int, n: Int,
+                              pack: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                              bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, lo: Float, hi: Float)
 #endif
+
+/// Whether a (non-1×1) conv in column tiles of `tile` reads B straight from its input planes
+/// (no im2col tile): stride 1 and 16-column output rows, so every 16 output columns of a tile
+/// come from one input row per tap. x86 only (the tier's masked loads do the borders).
+public func f32ConvPackedDirect(_ s: F32ConvShape, tile: Int) -> Bool {
+    #if arch(x86_64)
+    return s.strideH == 1 && s.strideW == 1 && s.outWidth % 16 == 0 && tile % 16 == 0
+    #else
+    return false
+    #endif
+}
 
 /// Geometry of the packed conv GEMM (must match the tier's micro-tile).
 public enum F32ConvGemm {
@@ -109,8 +125,10 @@ func f32ConvStripScalar(a: UnsafePointer<Float>, m: Int, k: Int, b: UnsafePointe
 #endif
 
 /// A 1×1 (stride 1, no padding: B is the input planes) or im2col conv with packed weights, one
-/// part of its work items: (image, column tile) pairs, `tile` output columns each. `im2col`:
-/// tile · patchSize floats (unused for 1×1), `pack`: F32ConvGemm.packFloats(tile:), both this part's own.
+/// part of its work items: (image, column tile) pairs, `tile` output columns each. Where
+/// f32ConvPackedDirect holds, B is read from the input at each tap instead of an im2col tile.
+/// `im2col`: tile · patchSize floats (unused for 1×1 and direct convs), `pack`:
+/// F32ConvGemm.packFloats(tile:), both this part's own.
 public func f32ConvPacked(_ s: F32ConvShape, pointwise: Bool, input: UnsafePointer<Float>, packedWeight: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, activation: F32Activation,
                           output: UnsafeMutablePointer<Float>, tile: Int, part: Int = 0, parts: Int = 1,
@@ -118,6 +136,38 @@ public func f32ConvPacked(_ s: F32ConvShape, pointwise: Bool, input: UnsafePoint
     let hw = s.outPlane, cinG = s.inChannelsPerGroup, coutG = s.outChannelsPerGroup, k = s.patchSize
     let tilesPerImage = (hw + tile - 1) / tile
     let panelFloats = (coutG + F32ConvGemm.panelRows - 1) / F32ConvGemm.panelRows * F32ConvGemm.panelRows * k
+    #if arch(x86_64)
+    if !pointwise && f32ConvPackedDirect(s, tile: tile) {
+        var geo = (s.inHeight, s.inWidth, s.outWidth, s.kernelH, s.kernelW, s.padTop, s.padLeft, s.dilationH, s.dilationW)
+        let bounds = f32ClampBounds(activation)
+        let lo = bounds?.0 ?? -.infinity, hi = bounds?.1 ?? .infinity
+        withUnsafePointer(to: &geo) { gp in
+            let g = UnsafeRawPointer(gp).assumingMemoryBound(to: Int.self)
+            for item in f32PartRange(s.batch * tilesPerImage, part, parts) {
+                let n = item / tilesPerImage
+                let c0 = (item % tilesPerImage) * tile
+                let cols = min(tile, hw - c0)
+                for gi in 0..<s.groups {
+                    let yOff = (n * s.outChannels + gi * coutG) * hw
+                    var j = 0
+                    while j < cols {
+                        let w = min(F32ConvGemm.maxBlockCols, cols - j)   // 1 024: a multiple of 16
+                        f32ConvDirectBlockAVX512(a: packedWeight + gi * panelFloats, m: coutG, k: k, kc: F32ConvGemm.kBlock(k),
+                                                 input: input + (n * s.inChannels + gi * cinG) * s.inPlane, geometry: g,
+                                                 col0: c0 + j, n: w, pack: pack, c: output + yOff + c0 + j, ldc: hw,
+                                                 bias: bias.map { $0 + gi * coutG }, residual: residual.map { $0 + yOff + c0 + j },
+                                                 lo: lo, hi: hi)
+                        if bounds == nil {
+                            for r in 0..<coutG { f32ApplyActivation(activation, output + yOff + r * hw + c0 + j, w) }
+                        }
+                        j += w
+                    }
+                }
+            }
+        }
+        return
+    }
+    #endif
     for item in f32PartRange(s.batch * tilesPerImage, part, parts) {
         let n = item / tilesPerImage
         let c0 = (item % tilesPerImage) * tile
