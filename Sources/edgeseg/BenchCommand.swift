@@ -74,7 +74,7 @@ struct BenchCommand: ParsableCommand {
         let macs = prof.reduce(0) { $0 + $1.macs }
         let peakRSS = peakRSSBytes()
 
-        print("model \(model) (\(exe.graph.precision)\(exe.graph.precision == "fp32" || exe.graph.precision == "fp16" ? "" : ", int8 path " + Int8Path.preferred().name)): \(exe.graph.nodes.count) nodes, \(String(format: "%.2f", Double(macs) / 1e9)) GMAC, threads \(threads)\(pins.map { " pinned \($0)" } ?? "")")
+        print("model \(model) (\(exe.graph.precision)\(exe.graph.precision == "fp32" || exe.graph.precision == "fp16" ? "" : ", int8 path " + Int8Path.preferred().name), f32 path \(F32Path.preferred.name)\(exe.packedConvCount > 0 ? " (\(exe.packedConvCount) packed convs)" : "")): \(exe.graph.nodes.count) nodes, \(String(format: "%.2f", Double(macs) / 1e9)) GMAC, threads \(threads)\(pins.map { " pinned \($0)" } ?? "")")
         print(String(format: "load %.1f ms   first run %.2f ms   warm-up %.2f ms/run", loadMs, firstMs, warmMs))
         print(String(format: "steady state over %d runs: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms  (%.2f GMAC/s at p50)",
                      runs, pct(50), pct(90), pct(99), lat.last!, Double(macs) / 1e9 / (pct(50) / 1000)))
@@ -95,7 +95,7 @@ struct BenchCommand: ParsableCommand {
             let layers: [[String: Any]] = prof.map { ["node": $0.name, "op": $0.op, "ms": $0.seconds * 1000, "macs": $0.macs,
                                                       "share": total > 0 ? $0.seconds / total : 0] }
             let obj: [String: Any] = [
-                "model": model, "precision": exe.graph.precision, "int8_path": Int8Path.preferred().name, "threads": threads, "runs": runs, "affinity": pins ?? [],
+                "model": model, "precision": exe.graph.precision, "int8_path": Int8Path.preferred().name, "f32_path": F32Path.preferred.name, "packed_convs": exe.packedConvCount, "threads": threads, "runs": runs, "affinity": pins ?? [],
                 "load_ms": loadMs, "first_run_ms": firstMs, "warmup_ms": warmMs,
                 "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99), "max_ms": lat.last!, "latencies_ms": lat,
                 "macs": macs, "arena_bytes": exe.arenaBytes, "no_reuse_bytes": exe.plan.noReuseBytes,

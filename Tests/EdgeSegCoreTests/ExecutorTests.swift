@@ -1,6 +1,7 @@
 import Testing
 import CAllocCounter
 @testable import EdgeSegCore
+import EdgeSegKernels
 
 /// Fast paths (OpenBLAS im2col / 1x1 GEMM, SIMD depthwise, threads) against the scalar
 /// reference kernels. Tolerance: max |Δ| <= 1e-4 · (1 + max |reference|) (summation order differs).
@@ -52,6 +53,31 @@ import CAllocCounter
             }
             b.g.outputs = [y]
             try compare(b.g)
+        }
+    }
+
+    /// Convs large enough for the packed AVX-512 GEMM's blocking (coutG 76 / 100: panel tails; K
+    /// over several 128-blocks; 1 280 columns: more than one 1 024-column block, strip tails), 1×1
+    /// and 3×3 (direct: stride 1, 32 / 16 wide; im2col: stride 2) with dilation, groups and a
+    /// residual, on 1–3 threads. Where F32Path is .avx512 they must all take that path, and the
+    /// packed weights replace the plain copy.
+    @Test func packedConvGemmMatchesReference() throws {
+        var b = GraphBuilder(seed: 5)
+        let x = b.input([1, 20, 40, 32])
+        let a = b.conv(x, cout: 76, k: [3, 3], pads: [1, 1, 1, 1], act: .relu)                     // K 180
+        let p = b.conv(a, cout: 100, k: [1, 1], act: .clip(min: 0, max: 6))                         // K 76
+        let q = b.conv(p, cout: 76, k: [1, 1], residual: a)                                          // K 100
+        let s2 = b.conv(q, cout: 30, k: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], act: .relu)     // K 684
+        let d2 = b.conv(s2, cout: 36, k: [3, 3], pads: [2, 2, 2, 2], dil: [2, 2], group: 2, act: .silu)
+        b.g.outputs = [d2]
+        try compare(b.g, threads: [1, 2, 3])
+        let fast = try Executor(graph: b.g, threads: 1), ref = try Executor(graph: b.g, threads: 1, reference: true)
+        if F32Path.preferred == .avx512 {
+            #expect(fast.packedConvCount == 5)
+            // panel padding only (76 → 80 rows): not a second copy
+            #expect(fast.weightBytes < ref.weightBytes + ref.weightBytes / 10)
+        } else {
+            #expect(fast.packedConvCount == 0)
         }
     }
 

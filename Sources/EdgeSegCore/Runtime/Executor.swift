@@ -44,6 +44,8 @@ public final class Executor: @unchecked Sendable {
     public let arenaBytes: Int
     public let weightBytes: Int
     public let scratchBytes: Int
+    /// Convs running on the packed-weight AVX-512 GEMM (F32Path.avx512) instead of OpenBLAS.
+    public let packedConvCount: Int
     /// Per-node time is accumulated when true (two clock reads per step).
     public var profiling = false
 
@@ -51,6 +53,8 @@ public final class Executor: @unchecked Sendable {
     private let weights: UnsafeMutableRawPointer
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchStride: Int
+    /// Offset (floats) of the packed conv GEMM's B buffer in each thread's scratch.
+    private let gemmPackOffset: Int
     private let steps: UnsafeMutablePointer<Step>
     private let stepCount: Int
     private var currentStep = 0
@@ -84,6 +88,28 @@ public final class Executor: @unchecked Sendable {
         plan = planMemory(g)
         arenaBytes = plan.arenaBytes
 
+        // Convs whose weights are packed at load for the AVX-512 GEMM (F32ConvGemm): GEMM-mode
+        // float convs on that path, weight used by that conv alone. The packed copy is the only one.
+        let packConvs = !reference && f32Path.packsConvWeights
+        var packedConvNodes = Set<Int>()
+        var packedWeights: [TensorID: F32ConvShape] = [:]
+        if packConvs {
+            var uses: [TensorID: Int] = [:]
+            for n in g.nodes { for t in n.inputs { uses[plan.root[t], default: 0] += 1 } }
+            for t in g.outputs { uses[plan.root[t], default: 0] += 1 }
+            for (i, n) in g.nodes.enumerated() {
+                guard case .conv(let a) = n.op, g.tensors[n.inputs[0]].type == .float32,
+                      let ops = try? convOperands(n, a) else { continue }
+                let s = Executor.convShape(g, n, a)
+                let mode = Executor.convMode(s)
+                let w = plan.root[ops.weight]
+                guard mode == .gemm1x1 || mode == .im2col, uses[w] == 1, let c = g.constants[w] else { continue }
+                switch c { case .float32, .float16: break; default: continue }
+                packedConvNodes.insert(i)
+                packedWeights[w] = s
+            }
+        }
+
         // Constants consumed by nodes, 64-byte aligned in one block.
         var constOffset = [Int](repeating: -1, count: g.tensors.count)
         var wBytes = 0
@@ -93,23 +119,35 @@ public final class Executor: @unchecked Sendable {
             default: continue
             }
             constOffset[id] = wBytes
-            wBytes += alignUp(g.tensors[id].elementCount * 4)
+            if let s = packedWeights[id] {
+                wBytes += alignUp(F32ConvGemm.packedWeightFloats(outChannelsPerGroup: s.outChannelsPerGroup,
+                                                                 patchSize: s.patchSize, groups: s.groups) * 4)
+            } else {
+                wBytes += alignUp(g.tensors[id].elementCount * 4)
+            }
         }
         let floatWeightBytes = wBytes
+        packedConvCount = packedConvNodes.count
 
         // Scratch: the largest im2col tile or resize row cache.
         var tileFloats = 0
         for n in g.nodes { if case .resize = n.op { tileFloats = max(tileFloats, f32ResizeScratchFloats(outWidth: g.tensors[n.outputs[0]].shape[3])) } }
         var convTiles: [Int: (Int, Int)] = [:]
+        var packFloats = 0
         for (i, n) in g.nodes.enumerated() {
             // float convs only: an int8 conv's im2col lives in the int8 scratch (sizing float
             // tiles for the decoder's int8 3×3 convs cost an int8 model 4 MiB per thread)
             guard case .conv(let a) = n.op, g.tensors[n.inputs[0]].type == .float32 else { continue }
             let s = Executor.convShape(g, n, a)
             let mode = reference ? .direct : Executor.convMode(s)
+            let packed = packedConvNodes.contains(i)
             let hw = s.outPlane
             var tile = hw
             switch mode {
+            case .im2col where packed && f32ConvPackedDirect(s, tile: 16):
+                // B read from the input at each tap: no im2col tile, one column tile per thread
+                let wanted = (self.threads + s.batch - 1) / s.batch
+                tile = Executor.stripAligned(max(16, (hw + wanted - 1) / wanted), hw)
             case .im2col:
                 // Small weights (GGCA's 7×7 spatial gate: 1 output channel) make each GEMM call's
                 // packing cheap, so their tiles stay small: the largest tile sets every thread's
@@ -120,19 +158,24 @@ public final class Executor: @unchecked Sendable {
                 let wanted = (self.threads + s.batch - 1) / s.batch
                 tile = min(tile, max(16, (hw + wanted - 1) / wanted))
                 tile = min(tile, hw)
+                if packed { tile = Executor.stripAligned(tile, hw) }
                 tileFloats = max(tileFloats, tile * s.patchSize)
             case .gemm1x1:
                 // Column tiles keep the output block cache-resident for the bias/activation epilogue.
                 let wanted = (self.threads + s.batch - 1) / s.batch
                 tile = min(hw, max(64, (hw + wanted - 1) / wanted))
                 tile = min(tile, max(256, (im2colScratchFloats / 2) / max(1, s.outChannelsPerGroup) / 16 * 16))
+                if packed { tile = Executor.stripAligned(tile, hw) }
             case .depthwise3x3:
                 tileFloats = max(tileFloats, f32Depthwise3x3ScratchFloats(s))   // padded copy of one plane
             default: break
             }
             convTiles[i] = (tile, (hw + tile - 1) / tile)
+            if packed { packFloats = max(packFloats, F32ConvGemm.packFloats(tile: tile)) }
         }
-        scratchStride = alignUp(tileFloats * 4) / 4
+        // The packed GEMM's per-thread copy of B sits at the end of each thread's scratch.
+        gemmPackOffset = alignUp(tileFloats * 4) / 4
+        scratchStride = gemmPackOffset + alignUp(packFloats * 4) / 4
         let floatScratchBytes = scratchStride * 4 * self.threads
         let (total, overflow) = arenaBytes.addingReportingOverflow(floatWeightBytes + floatScratchBytes)
         guard !overflow, total <= memoryLimit else {
@@ -149,11 +192,23 @@ public final class Executor: @unchecked Sendable {
             .bindMemory(to: Float.self, capacity: max(floatScratchBytes, 64) / 4)
         scratch.initialize(repeating: 0, count: max(floatScratchBytes, 64) / 4)
         for (id, off) in constOffset.enumerated() where off >= 0 {
+            let dst = (weights + off).assumingMemoryBound(to: Float.self)
+            if let s = packedWeights[id] {
+                let pack = { (w: UnsafePointer<Float>) in
+                    f32PackConvWeights(w, outChannelsPerGroup: s.outChannelsPerGroup, patchSize: s.patchSize,
+                                       groups: s.groups, into: dst)
+                }
+                switch g.constants[id]! {
+                case .float32(let v): v.withUnsafeBufferPointer { pack($0.baseAddress!) }
+                case .float16(let v): v.map { Float(Float16(bitPattern: $0)) }.withUnsafeBufferPointer { pack($0.baseAddress!) }
+                default: break
+                }
+                continue
+            }
             switch g.constants[id]! {
             case .float32(let v):
                 v.withUnsafeBufferPointer { (weights + off).copyMemory(from: $0.baseAddress!, byteCount: v.count * 4) }
             case .float16(let v):
-                let dst = (weights + off).assumingMemoryBound(to: Float.self)
                 for (i, h) in v.enumerated() { dst[i] = Float(Float16(bitPattern: h)) }
             default: break
             }
@@ -162,7 +217,8 @@ public final class Executor: @unchecked Sendable {
         let tableCount = g.nodes.filter { if case .unary = $0.op { return g.tensors[$0.inputs[0]].type == .int8 }; return false }.count
         int8Tables = .allocate(byteCount: max(1, tableCount) * 1024, alignment: 64)
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
-                                tables: int8Tables, threads: self.threads, convTiles: convTiles, reference: reference)
+                                tables: int8Tables, threads: self.threads, convTiles: convTiles, packedConvs: packedConvNodes,
+                                reference: reference)
         let (list, kernels, boundaryTile) = try lowering.lower()
         int8KernelCount = kernels.count
         int8Kernels = .allocate(capacity: max(1, kernels.count))
@@ -213,6 +269,13 @@ public final class Executor: @unchecked Sendable {
         if s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 && s.padLeft == 0
             && s.outHeight == s.inHeight && s.outWidth == s.inWidth { return .gemm1x1 }
         return .im2col
+    }
+
+    /// A packed conv's column tile rounded up to whole 48-column strips (the last tile of an
+    /// image takes the rest), so only the image's last strip is partial.
+    static func stripAligned(_ tile: Int, _ hw: Int) -> Int {
+        let nr = F32ConvGemm.stripCols
+        return min(hw, (tile + nr - 1) / nr * nr)
     }
 
     // MARK: running
@@ -340,6 +403,11 @@ public final class Executor: @unchecked Sendable {
                             part: part, parts: parts, scratch: scratch + part * scratchStride, path: f32Path)
         case .direct:
             f32ConvReference(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
+        case .gemm1x1 where c.packed, .im2col where c.packed:
+            let own = scratch + part * scratchStride
+            f32ConvPacked(s, pointwise: c.mode == .gemm1x1, input: c.x, packedWeight: c.w, bias: c.bias,
+                          residual: c.residual, activation: c.act, output: c.y, tile: c.tile, part: part, parts: parts,
+                          im2col: own, pack: own + gemmPackOffset)
         case .gemm1x1, .im2col:
             let hw = s.outPlane, cinG = s.inChannelsPerGroup, coutG = s.outChannelsPerGroup, k = s.patchSize
             let col = scratch + part * scratchStride
@@ -433,6 +501,7 @@ struct Lowering {
     let tables: UnsafeMutableRawPointer
     let threads: Int
     let convTiles: [Int: (Int, Int)]
+    let packedConvs: Set<Int>
     let reference: Bool
 
     func int8Ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Int8> {
@@ -481,7 +550,8 @@ struct Lowering {
                 let (tile, tiles) = convTiles[i]!
                 let st = ConvStep(shape: s, x: try ptr(ops.x), w: try ptr(ops.weight), bias: try ops.bias.map(ptr),
                                   residual: try ops.residual.map(ptr), y: try ptr(n.outputs[0]),
-                                  act: kernelActivation(a.activation), mode: reference ? .direct : Executor.convMode(s), tile: tile, tilesPerImage: tiles)
+                                  act: kernelActivation(a.activation), mode: reference ? .direct : Executor.convMode(s), tile: tile, tilesPerImage: tiles,
+                                  packed: packedConvs.contains(i))
                 add(.conv(st), work: nodeMACs(n, g) / 8)
             case .gemm(let a):
                 let A = shape(n.inputs[0]), B = shape(n.inputs[1]), out = shape(n.outputs[0])

@@ -14,6 +14,8 @@ struct ConvStep {
     var mode: ConvMode
     var tile: Int            // output columns per work item (GEMM modes)
     var tilesPerImage: Int
+    /// `w` holds F32ConvGemm panels (packed at load) and the AVX-512 GEMM runs it, not OpenBLAS.
+    var packed = false
 }
 
 struct GemmStep {

@@ -60,7 +60,7 @@ public func f32Depthwise3x3(_ s: F32ConvShape, input: UnsafePointer<Float>, weig
             let res = residual.map { $0 + item * s.outPlane }
             let b: Float = bias?[c] ?? 0
             #if arch(x86_64)
-            if path == .avx2 {
+            if path.usesAVX2Twins {
                 f32DwPlaneAVX2(input: plane, geometry: g, weights: weight + c * 9, bias: b, residual: res,
                                lo: lo, hi: hi, pad: scratch, output: out)
             } else {

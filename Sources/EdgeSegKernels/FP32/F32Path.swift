@@ -1,13 +1,29 @@
 // Which implementation of the FP32 fast kernels (depthwise 3x3, small GEMM) runs: the portable
 // vector code in this module, or its twin compiled with AVX2 + FMA in EdgeSegQuantAVX2 (this
-// module is built for baseline x86-64, SSE2 without FMA). Chosen once per process from the CPU
-// features; `EDGESEG_F32_PATH=portable|avx2` overrides it when that path runs here.
+// module is built for baseline x86-64, SSE2 without FMA). `.avx512` runs the same AVX2 twins and
+// also moves the executor's 1×1 / im2col convs from OpenBLAS to the packed-weight AVX-512 GEMM
+// (F32ConvGemm.swift). Chosen once per process from the CPU features;
+// `EDGESEG_F32_PATH=portable|avx2|avx512` overrides it when that path runs here (portable and
+// avx2 keep OpenBLAS for the convs: the A/B comparison).
 
 public enum F32Path: UInt8, Sendable, CaseIterable {
     case portable
     case avx2
+    case avx512
 
-    public var name: String { self == .portable ? "portable" : "avx2" }
+    public var name: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        }
+    }
+
+    /// Depthwise and small GEMM run the AVX2 + FMA twins (every x86 path but portable).
+    @inline(__always) var usesAVX2Twins: Bool { self != .portable }
+
+    /// Convs that go through a GEMM use weights packed at load for the AVX-512 tier, not OpenBLAS.
+    public var packsConvWeights: Bool { self == .avx512 }
 
     public func runs(on cpu: CPUFeatures) -> Bool {
         switch self {
@@ -15,6 +31,13 @@ public enum F32Path: UInt8, Sendable, CaseIterable {
         case .avx2:
             #if arch(x86_64)
             return cpu.avx2
+            #else
+            return false
+            #endif
+        case .avx512:
+            // the tier module is built with AVX-512 F/BW/VL/VNNI: all of them must be there
+            #if arch(x86_64)
+            return cpu.avx512vnni
             #else
             return false
             #endif
@@ -34,6 +57,7 @@ public enum F32Path: UInt8, Sendable, CaseIterable {
         if let env = quantEnvironmentValue("EDGESEG_F32_PATH") {
             if quantAsciiEqual(env, "portable") { return .portable }
             if quantAsciiEqual(env, "avx2") && paths.contains(.avx2) { return .avx2 }
+            if quantAsciiEqual(env, "avx512") && paths.contains(.avx512) { return .avx512 }
         }
         return paths.last ?? .portable
     }()
@@ -54,7 +78,7 @@ func f32GemmAVX2(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: U
 public func f32GemmSmall(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, path: F32Path = .preferred) {
     #if arch(x86_64)
-    if path == .avx2 {
+    if path.usesAVX2Twins {
         f32GemmAVX2(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
         return
     }
