@@ -51,12 +51,13 @@ import Testing
     }
   }
 
-  /// A 3×3 conv whose K (9·61 = 549) spans two VNNI chunks: im2col writes the panels
-  /// (prepacked), bands of 32 pixels with a tail, odd output channels; and the 1×1 path (packed
-  /// by the tier) with K = 600. Whole and split in 1 or 3 pixel ranges (threads), every path.
+  /// A 3×3 conv whose K (9·cin) spans two VNNI chunks: im2col writes the panels (prepacked),
+  /// bands of 32 pixels with a tail, odd output channels; and the 1×1 path (packed by the tier)
+  /// with K just over one chunk. Whole and split in 1 or 3 pixel ranges (threads), every path.
   @Test func longKConvolutionsWholeAndSplit() throws {
     var rng = QuantTestRNG(seed: 8)
-    for (kh, cin) in [(3, 61), (1, 600)] {
+    let q = 4 * int8VNNIChunkQuads
+    for (kh, cin) in [(3, q / 9 + 2), (1, q + 33)] {
       let s = Int8ConvShape(inH: 9, inW: 7, inC: cin, outC: 37, kH: kh, kW: kh,
                             pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))
       let x = rng.activations(63 * cin), w = rng.weights(37 * s.gemmK)

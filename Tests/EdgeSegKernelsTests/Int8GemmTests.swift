@@ -64,8 +64,9 @@ import Glibc
   /// with output stages over their whole range (shifts −31…30, biases near ±2^30).
   @Test func longKChunksAndChannelGroupsBitExact() throws {
     var rng = QuantTestRNG(seed: 77)
-    let cases: [(m: Int, n: Int, k: Int)] = [(1, 1, 513), (17, 19, 517), (33, 37, 1025), (45, 257, 599),
-                                             (20, 290, 1030), (3, 16, 2049), (32, 48, 512), (31, 33, 515)]
+    let q = 4 * int8VNNIChunkQuads   // bytes of K in one chunk
+    let cases: [(m: Int, n: Int, k: Int)] = [(1, 1, q + 1), (17, 19, q + 5), (33, 37, 2 * q + 1), (45, 257, q + 87),
+                                             (20, 290, 2 * q + 6), (3, 16, 4 * q + 1), (32, 48, q), (31, 33, q + 3)]
     for (t, c) in cases.enumerated() {
       let lda = c.k + t % 3, ldc = c.n + t % 2
       let a = rng.activations(c.m * lda), w = rng.weights(c.n * c.k)

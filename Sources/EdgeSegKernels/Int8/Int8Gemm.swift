@@ -105,8 +105,10 @@ public func packInt8Weights(_ w: UnsafePointer<Int8>, n: Int, k: Int,
 let int8GemmBandRows = 32
 
 /// VNNI: K is consumed in chunks of at most this many quads (4 bytes) per row, so the band's
-/// panel chunk (32 rows × 512 bytes) stays in L1 while the weight chunks stream past it.
-let int8VNNIChunkQuads = 128
+/// panel chunk (32 rows × ≤ 768 bytes) and one block's weight chunk (16 × ≤ 768) stay in L1
+/// (48 KB here) while the other blocks' weight chunks stream past. 192 beat 128 at K = 1 170 and
+/// 2 880 in the kernel bench and leaves K ≤ 768 (the 1×1 convs) in one chunk, no partial sums.
+let int8VNNIChunkQuads = 192
 /// VNNI: channel blocks whose partial sums are kept between K chunks (32 rows × 16 int32 each).
 let int8VNNIGroupBlocks = 16
 
@@ -249,7 +251,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
 /// The VNNI driver. Per band of 32 rows: panels packed by the tier (unless prepacked), then K in
 /// balanced chunks of ≤ int8VNNIChunkQuads quads, each chunk run over every channel block of a
 /// group of int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks;
-/// the last chunk requantizes. One chunk (K ≤ 512) is the plain tile, no partial sums. Stage
+/// the last chunk requantizes. One chunk (K ≤ 768) is the plain tile, no partial sums. Stage
 /// values are read in place (the tile masks a partial last block): nothing is staged per band.
 func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
                   stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>, ldc: Int,
