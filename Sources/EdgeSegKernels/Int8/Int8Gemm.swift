@@ -346,15 +346,7 @@ func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: I
       }
     }
   case .vnni:
-    // [MR][k4] u8 row-major (the tile broadcasts each row's quads from that row): a copy with
-    // x + 128 == x ^ 0x80, one SSE/NEON register at a time (wider Swift SIMD types spill here);
-    // the K tail and missing rows are 0 + 128
-    for r in 0..<mr {
-      let dst = p + r * k4
-      var j = 0
-      if r < rows { int8CopyFlipped(from: a + r * lda, to: dst, count: k); j = k }
-      (dst + j).initializeMemory(as: UInt8.self, repeating: 0x80, count: k4 - j)
-    }
+    preconditionFailure("VNNI panels are packed by the tier (int8PackVNNI, in int8GemmVNNI)")
   default:
     // [k4/4][MR][4] (scalar, sdot): whole 4-byte groups of real rows move as one word, the K
     // tail and missing rows byte by byte
