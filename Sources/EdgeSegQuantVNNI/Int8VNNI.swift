@@ -2,23 +2,42 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// int8 GEMM tile, MR = 16 rows × NR = 16 channels, plus the whole output stage of that block of
-/// 16 channels. vpdpbusd multiplies u8 × s8 and sums 4 products into int32 without saturation;
-/// the panel holds x + 128 (u8) and `biasTotal` includes −128·Σw per channel to undo the offset.
-/// The accumulators stay in registers and are requantized 16 lanes at a time with the integer
-/// steps of the scalar `int8Requantize` (see `Requant16`); bit-exactness is checked by the tests.
-/// panel: [16 rows][4·kQuads] u8, row-major (packing is a plain copy); weights: [kQuads][16 ch][4] s8.
-/// biasTotal, multiplier, shift: 16 Int32 each for this block.
-@_cdecl("edgeseg_int8_tile_vnni_requant")
-public func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
-                                biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
-                                zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
-                                out: UnsafeMutableRawPointer, ldc: Int, rows: Int) {
-  // 16 rows share each 64-byte weight load: at the decoder's K (2 736) the weight block streams
-  // from L2, and 8 rows per load left the tile at half the vpdpbusd rate
-  var c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
+/// int8 GEMM tile, MR = 16 rows × NR = 16 channels, over one chunk of K, plus (on the last
+/// chunk) the whole output stage of that block of `cols` ≤ 16 channels. vpdpbusd multiplies
+/// u8 × s8 and sums 4 products into int32 without saturation; the panel holds x + 128 (u8) and
+/// `correction` = −128·Σw per channel undoes the offset. The accumulators start from bias +
+/// correction (first chunk) or from `partial` (later chunks), and leave either through the
+/// integer steps of the scalar `int8Requantize` (last chunk, see `Requant16`; bit-exactness is
+/// checked by the tests) or back into `partial` (16 rows × 64 bytes). Chunking K keeps the
+/// band's panel chunk in L1 while the weight chunks stream: with the whole K of a 3×3 conv
+/// (1 170…3 708 bytes a row) panel and weights missed L1 on every iteration's first broadcasts.
+/// panel: rows of 4·kQuads (or more) u8 at `panelStride` bytes; weights: [kQuads][16 ch][4] s8.
+/// bias, correction, multiplier, shift: `cols` Int32 each for this block (read with lane masks,
+/// so a partial last block needs no padded copies); the output store is masked to `cols` bytes.
+/// mode: bit 0 = start from `partial`, bit 1 = last chunk (requantize and store to `out`).
+@_cdecl("edgeseg_int8_tile_vnni")
+public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, kQuads: Int,
+                         partial: UnsafeMutableRawPointer, mode: Int,
+                         bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                         multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                         zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                         out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
+  let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
+  // 16 rows share each 64-byte weight load (8 rows per load left the tile at half the vpdpbusd rate)
+  var c0: __m512i
+  if mode & 1 != 0 {
+    c0 = partial.load(as: __m512i.self)
+  } else {
+    c0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, bias), _mm512_maskz_loadu_epi32(lanes, correction))
+  }
+  var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
   var c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0
-  let stride = 4 * kQuads
+  if mode & 1 != 0 {
+    @inline(__always) func p(_ r: Int) -> __m512i { partial.load(fromByteOffset: r * 64, as: __m512i.self) }
+    c1 = p(1); c2 = p(2); c3 = p(3); c4 = p(4); c5 = p(5); c6 = p(6); c7 = p(7)
+    c8 = p(8); c9 = p(9); c10 = p(10); c11 = p(11); c12 = p(12); c13 = p(13); c14 = p(14); c15 = p(15)
+  }
+  let stride = panelStride
   var w = weights, o = 0
   // (a nested function must not capture a `var`: unoptimised builds box it on the heap per call)
   @inline(__always) func x(_ r: Int, _ o: Int) -> __m512i {
@@ -36,51 +55,109 @@ public func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPoint
     c14 = _mm512_dpbusd_epi32(c14, x(14, o), wv); c15 = _mm512_dpbusd_epi32(c15, x(15, o), wv)
     o += 4; w += 64
   }
-  let rq = Requant16(biasTotal: biasTotal, multiplier: multiplier, shift: shift,
+  if mode & 2 == 0 {
+    @inline(__always) func keep(_ r: Int, _ c: __m512i) { partial.storeBytes(of: c, toByteOffset: r * 64, as: __m512i.self) }
+    keep(0, c0); keep(1, c1); keep(2, c2); keep(3, c3); keep(4, c4); keep(5, c5); keep(6, c6); keep(7, c7)
+    keep(8, c8); keep(9, c9); keep(10, c10); keep(11, c11); keep(12, c12); keep(13, c13); keep(14, c14); keep(15, c15)
+    return
+  }
+  let rq = Requant16(lanes: lanes, multiplier: multiplier, shift: shift,
                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
   // rows < 16 only at the end of a band: the extra accumulators hold padding and are not stored
   @inline(__always) func put(_ r: Int, _ c: __m512i) {
-    if r < rows { (out + r * ldc).storeBytes(of: rq.apply(c), as: __m128i.self) }
+    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes, rq.apply(c)) }
   }
   put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5); put(6, c6); put(7, c7)
   put(8, c8); put(9, c9); put(10, c10); put(11, c11); put(12, c12); put(13, c13); put(14, c14); put(15, c15)
 }
 
-/// The GEMM tile's output stage for one block of 16 channels: constants derived once from the
-/// stage's shifts, then (acc + bias) through `int8RequantizeLanes16`, narrowed to bytes. Written
-/// with AVX-512 intrinsics so nothing leaves the registers (Swift's generic SIMD16<Int64>
-/// conversions and `clamped` compiled to lane extracts and stdlib calls).
-/// `SaturatingRoundingDoublingHighMul`'s nudge-then-truncate is exactly the floor used there for
-/// every multiplier but INT32_MIN, which the output stage rejects.
+/// Pack `rows` rows of A (row stride lda, k bytes each) into `panelRows` panel rows of k4 bytes
+/// holding x + 128 == x ^ 0x80 (VNNI's unsigned operand); the K tail and the missing rows are
+/// 0 + 128. 64 bytes at a time with masked tails: the portable per-row copy cost more than the
+/// GEMM itself at the 1×1 convs' K of 16…56.
+@_cdecl("edgeseg_int8_pack_vnni")
+public func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: Int,
+                         into dst: UnsafeMutableRawPointer, panelRows: Int) {
+  let flip = _mm512_set1_epi8(-128)
+  let full = k & ~63
+  let tailLoad: __mmask64 = k == full ? 0 : (1 << UInt64(k - full)) - 1
+  let tailStore: __mmask64 = k4 - full >= 64 ? ~0 : (1 << UInt64(k4 - full)) - 1
+  for r in 0..<panelRows {
+    let d = dst + r * k4
+    var j = 0
+    if r < rows {
+      let s = a + r * lda
+      while j < full {
+        d.storeBytes(of: _mm512_xor_si512(s.loadUnaligned(fromByteOffset: j, as: __m512i.self), flip),
+                     toByteOffset: j, as: __m512i.self)
+        j += 64
+      }
+      if tailStore != 0 { _mm512_mask_storeu_epi8(d + j, tailStore, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tailLoad, s + j), flip)) }
+    } else {
+      while j < full { d.storeBytes(of: flip, toByteOffset: j, as: __m512i.self); j += 64 }
+      if tailStore != 0 { _mm512_mask_storeu_epi8(d + j, tailStore, flip) }
+    }
+  }
+}
+
+/// The GEMM tile's output stage for one block of 16 channels, on accumulators that already hold
+/// the bias: x = acc << left (wrapping, as the scalar one), then the two roundings of
+/// `int8MultiplyByQuantizedMultiplier` as one 64-bit arithmetic shift of the product per lane:
+/// SaturatingRoundingDoublingHighMul is h = ⌊(x·m + 2^30) / 2^31⌋ (its nudge-then-truncate for
+/// every multiplier but INT32_MIN, which the output stage rejects), and RoundingDivideByPOT by
+/// 2^e (half away from zero) is ⌊(h + 2^(e−1) − [h < 0]) / 2^e⌋ for e > 0; nested floors of
+/// divisions by powers of two fold into
+/// ⌊(x·m + 2^30 + 2^(30+e) − [x·m + 2^30 < 0]·2^31) / 2^(31+e)⌋ (|x·m| ≤ 2^62: no overflow;
+/// e = 0 is h itself, no rounding term). Then + zero point, a saturating narrow to bytes and the
+/// clamp on bytes (the 32-bit clamp's result for bounds inside −128…127). 19 zmm uops a row
+/// where the bias add plus the gemmlowp steps on 32-bit lanes (`int8RequantizeLanes16`) took 22:
+/// at the 1×1 convs' K of 16…56 the output stage, not vpdpbusd, bounds the tile. Lanes outside
+/// `lanes` read 0 (a partial block is never stored there).
 struct Requant16 {
-  let bias, mult, multOdd, left, right, mask, half, zp, lo, hi: __m512i
+  let mult, multOdd, left, addEven, addOdd, negEven, negOdd, shiftEven, shiftOdd, zp: __m512i
+  let lo, hi: __m128i
 
   @inline(__always)
-  init(biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+  init(lanes: __mmask16, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
        zeroPoint: Int32, clampMin: Int32, clampMax: Int32) {
     let zero = _mm512_setzero_si512()
-    let sh = shift.loadUnaligned(as: __m512i.self)
-    bias = biasTotal.loadUnaligned(as: __m512i.self)
-    mult = multiplier.loadUnaligned(as: __m512i.self)
+    let sh = _mm512_maskz_loadu_epi32(lanes, shift)
+    mult = _mm512_maskz_loadu_epi32(lanes, multiplier)
     multOdd = _mm512_srli_epi64(mult, 32)
     left = _mm512_max_epi32(sh, zero)
-    right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero)
-    mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right), _mm512_set1_epi32(1))
-    half = _mm512_srli_epi32(mask, 1)
+    let e = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero)   // right shift 0…31
+    // per 64-bit lane: (e > 0 ? 2^(30+e) : 0), (e > 0 ? 2^31 : 0), 31 + e
+    @inline(__always) func derive(_ e64: __m512i) -> (add: __m512i, neg: __m512i, shift: __m512i) {
+      let rounds = _mm512_test_epi64_mask(e64, e64)
+      return (_mm512_maskz_mov_epi64(rounds, _mm512_sllv_epi64(_mm512_set1_epi64(1 << 30), e64)),
+              _mm512_maskz_mov_epi64(rounds, _mm512_set1_epi64(1 << 31)),
+              _mm512_add_epi64(e64, _mm512_set1_epi64(31)))
+    }
+    (addEven, negEven, shiftEven) = derive(_mm512_and_si512(e, _mm512_set1_epi64(0xFFFF_FFFF)))
+    (addOdd, negOdd, shiftOdd) = derive(_mm512_srli_epi64(e, 32))
     zp = _mm512_set1_epi32(zeroPoint)
-    lo = _mm512_set1_epi32(clampMin)
-    hi = _mm512_set1_epi32(clampMax)
+    lo = _mm_set1_epi8(Int8(truncatingIfNeeded: clampMin))
+    hi = _mm_set1_epi8(Int8(truncatingIfNeeded: clampMax))
   }
 
   @inline(__always)
   func apply(_ acc: __m512i) -> __m128i {
-    _mm512_cvtepi32_epi8(int8RequantizeLanes16(_mm512_add_epi32(acc, bias), multiplier: mult, multiplierOdd: multOdd,
-                                               left: left, right: right, mask: mask, half: half, zeroPoint: zp, lo: lo, hi: hi))
+    let x = _mm512_sllv_epi32(acc, left)
+    @inline(__always) func scaled(_ product: __m512i, _ add: __m512i, _ neg: __m512i, _ shift: __m512i) -> __m512i {
+      let q = _mm512_add_epi64(product, _mm512_set1_epi64(1 << 30))   // h < 0 ⇔ q < 0
+      let negative = _mm512_test_epi64_mask(q, _mm512_set1_epi64(Int64.min))
+      let p = _mm512_add_epi64(q, add)
+      return _mm512_srav_epi64(_mm512_mask_sub_epi64(p, negative, p, neg), shift)
+    }
+    let even = scaled(_mm512_mul_epi32(x, mult), addEven, negEven, shiftEven)
+    let odd = scaled(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multOdd), addOdd, negOdd, shiftOdd)
+    let r = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)), zp)
+    return _mm_min_epi8(_mm_max_epi8(_mm512_cvtsepi32_epi8(r), lo), hi)
   }
 }
 
-/// The integer steps of `int8Requantize` on 16 int32 lanes (the GEMM tile's and the depthwise
-/// kernel's output stages): x << left; floor((x·m + 2^30) / 2^31) by `vpmuldq` on even and odd
+/// The integer steps of `int8Requantize` on 16 int32 lanes (the depthwise kernel's output stage;
+/// the GEMM tile's `Requant16` folds the two roundings into one 64-bit shift): x << left; floor((x·m + 2^30) / 2^31) by `vpmuldq` on even and odd
 /// lanes (bits 31…62 of each 64-bit sum: even lanes shifted down, odd ones up into the high half);
 /// RoundingDivideByPOT with the comparison read from a sign bit; + zp; clamp. `multiplierOdd` is
 /// `multiplier >> 32` per 64-bit lane, `mask` = 2^right − 1, `half` = mask / 2.

@@ -2,8 +2,10 @@
 // against an FP32 GEMM baseline (OpenBLAS sgemm), single thread, at the decoder's heaviest shape
 // (cat_conv 3×3 304→256 at 128×128 as im2col GEMM: K = 9·304 = 2736, N = 256, M = pixels).
 // Variants run interleaved, round after round, and the best round of each is reported, so a
-// noisy shared machine hurts them alike. Usage: edgeseg-kernel-bench [--m M] [--n N] [--k K] [--rounds R]
+// noisy shared machine hurts them alike. Usage: edgeseg-kernel-bench [--m M] [--n N] [--k K] [--rounds R] [--quick 1]
 // Then a second table for the decoder's 1×1 shortcut conv (K = 56, N = 48, M = 128·128).
+// --quick 1: only the given shape and only the fast variants (the scalar ones take seconds a
+// round at the model's shapes), for comparing kernel changes at many shapes.
 import CBLAS
 import EdgeSegKernels
 #if canImport(Glibc)
@@ -20,21 +22,22 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
 
 @main struct KernelBench {
   static func main() {
-    var m = 2048, n = 256, k = 2736, rounds = 5
+    var m = 2048, n = 256, k = 2736, rounds = 5, quick = false
     var args = CommandLine.arguments.dropFirst().makeIterator()
     while let a = args.next() {
-      guard let v = args.next().flatMap({ Int($0) }), v > 0 else { print("usage: edgeseg-kernel-bench [--m M] [--n N] [--k K] [--rounds R]"); exit(2) }
+      guard let v = args.next().flatMap({ Int($0) }), v > 0 else { print("usage: edgeseg-kernel-bench [--m M] [--n N] [--k K] [--rounds R] [--quick 1]"); exit(2) }
       switch a { case "--m": m = v; case "--n": n = v; case "--k": k = v; case "--rounds": rounds = v
+      case "--quick": quick = v != 0
       default: print("unknown option \(a)"); exit(2) }
     }
     openblas_set_num_threads(1)
     // the decoder's dense 3×3 (or --m/--n/--k), then its 1×1 shortcut conv 56→48 at 128×128
     // (small K: packing and requantization weigh more)
-    runShape(m: m, n: n, k: k, rounds: rounds)
-    runShape(m: 16384, n: 48, k: 56, rounds: rounds)
+    runShape(m: m, n: n, k: k, rounds: rounds, quick: quick)
+    if !quick { runShape(m: 16384, n: 48, k: 56, rounds: rounds, quick: false) }
   }
 
-  static func runShape(m: Int, n: Int, k: Int, rounds: Int) {
+  static func runShape(m: Int, n: Int, k: Int, rounds: Int, quick: Bool) {
     var seed: UInt64 = 1
     func rnd() -> Int {
       seed = seed &* 6364136223846793005 &+ 1442695040888963407
@@ -56,14 +59,14 @@ struct Variant { var name: String; var run: () -> Void; var best = Double.infini
     }))
     var out8 = [Int8](repeating: 0, count: m * n)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: int8GemmScratchBytes(k: k), alignment: 64)
-    for path in Int8Path.available() {
+    for path in Int8Path.available() where !(quick && path == .scalar) {
       let packed = try! packInt8Weights(w8, n: n, k: k, path: path)
       variants.append(Variant(name: "int8 " + path.name, run: {
         int8Gemm(a: a8, lda: k, m: m, packed: packed, stage: stage, out: &out8, ldc: n, scratch: scratch)
       }))
     }
     var outh = [Float16](repeating: 0, count: m * n)
-    for path in FP16Path.available() {
+    for path in FP16Path.available() where !quick {
       let packed = try! packFP16Weights(wh, n: n, k: k, path: path)
       variants.append(Variant(name: "fp16 " + path.name, run: {
         fp16Gemm(a: ah, lda: k, m: m, packed: packed, bias: nil, out: &outh, ldc: n)

@@ -51,6 +51,34 @@ import Testing
     }
   }
 
+  /// A 3×3 conv whose K (9·cin) spans two VNNI chunks: im2col writes the panels (prepacked),
+  /// bands of 32 pixels with a tail, odd output channels; and the 1×1 path (packed by the tier)
+  /// with K just over one chunk. Whole and split in 1 or 3 pixel ranges (threads), every path.
+  @Test func longKConvolutionsWholeAndSplit() throws {
+    var rng = QuantTestRNG(seed: 8)
+    let q = 4 * int8VNNIChunkQuads
+    for (kh, cin) in [(3, q / 9 + 2), (1, q + 33)] {
+      let s = Int8ConvShape(inH: 9, inW: 7, inC: cin, outC: 37, kH: kh, kW: kh,
+                            pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))
+      let x = rng.activations(63 * cin), w = rng.weights(37 * s.gemmK)
+      let stage = rng.stage(channels: 37, k: s.gemmK, clamp: kh == 3)
+      var want = [Int8](repeating: 0, count: 63 * 37)
+      int8Conv2DReference(input: x, inputZeroPoint: -5, shape: s, weights: w, stage: stage, output: &want)
+      for path in Int8Path.available() {
+        let conv = try packInt8Conv(w, shape: s, path: path)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: int8Conv2DScratchBytes(conv), alignment: 64)
+        defer { scratch.deallocate() }
+        for split in [[0..<63], [0..<17, 17..<50, 50..<63]] {
+          var got = [Int8](repeating: 0, count: want.count)
+          for r in split {
+            int8Conv2D(input: x, inputZeroPoint: -5, conv: conv, stage: stage, output: &got, scratch: scratch, pixels: r)
+          }
+          #expect(int8FirstMismatch(got, want) == nil, "kh=\(kh) path \(path.name) pieces \(split.count)")
+        }
+      }
+    }
+  }
+
   @Test func depthwiseStride1And2BitExact() throws {
     var rng = QuantTestRNG(seed: 17)
     for (t, channels) in [1, 7, 8, 13, 24, 35].enumerated() {

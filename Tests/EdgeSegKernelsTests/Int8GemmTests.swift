@@ -57,6 +57,47 @@ import Glibc
     }
   }
 
+  /// Long K: the VNNI driver splits K into balanced chunks (≤ int8VNNIChunkQuads quads) with
+  /// int32 partial sums between them, over groups of int8VNNIGroupBlocks channel blocks. K just
+  /// over one chunk, several uneven chunks with a K tail, N off the 16 grid and across two
+  /// groups, M with 16-row and band tails, padded lda / ldc; every path against the reference,
+  /// with output stages over their whole range (shifts −31…30, biases near ±2^30).
+  @Test func longKChunksAndChannelGroupsBitExact() throws {
+    var rng = QuantTestRNG(seed: 77)
+    let q = 4 * int8VNNIChunkQuads   // bytes of K in one chunk
+    let cases: [(m: Int, n: Int, k: Int)] = [(1, 1, q + 1), (17, 19, q + 5), (33, 37, 2 * q + 1), (45, 257, q + 87),
+                                             (20, 290, 2 * q + 6), (3, 16, 4 * q + 1), (32, 48, q), (31, 33, q + 3)]
+    for (t, c) in cases.enumerated() {
+      let lda = c.k + t % 3, ldc = c.n + t % 2
+      let a = rng.activations(c.m * lda), w = rng.weights(c.n * c.k)
+      var bias: [Int32] = [], mult: [Int32] = [], shift: [Int32] = []
+      for _ in 0..<c.n {
+        bias.append(Int32(rng.int(-(1 << 30)...(1 << 30))) >> Int32(rng.int(0...24)))
+        mult.append(Int32(rng.int((1 << 30)...Int(Int32.max))))
+        shift.append(Int32(rng.int(0...3) == 0 ? rng.int(-31...30) : rng.int((-31)...(-8))))
+      }
+      let stage = try Int8OutputStage(bias: bias, multiplier: mult, shift: shift,
+                                      outputZeroPoint: Int32(rng.int(-128...127)),
+                                      clampMin: t % 2 == 0 ? -128 : -100, clampMax: t % 2 == 0 ? 127 : 90)
+      var want = [Int8](repeating: 0, count: c.m * ldc)
+      int8GemmReference(a: a, lda: lda, m: c.m, weights: w, n: c.n, k: c.k, stage: stage, out: &want, ldc: ldc)
+      for path in Int8Path.available() {
+        // a sentinel in the ldc padding: the masked stores of a partial block must leave it alone
+        var got = [Int8](repeating: 0x55, count: c.m * ldc)
+        int8Gemm(a: a, lda: lda, m: c.m, packed: try packInt8Weights(w, n: c.n, k: c.k, path: path), stage: stage,
+                 out: &got, ldc: ldc)
+        var bad: String? = nil
+        for i in 0..<c.m {
+          for j in 0..<ldc where bad == nil {
+            let expected = j < c.n ? want[i * ldc + j] : 0x55
+            if got[i * ldc + j] != expected { bad = "[\(i)][\(j)] \(got[i * ldc + j]) != \(expected)" }
+          }
+        }
+        #expect(bad == nil, "path \(path.name) m=\(c.m) n=\(c.n) k=\(c.k): \(bad ?? "")")
+      }
+    }
+  }
+
   /// Every product at the int16 pair limit: x = −128 against w = −127 (and 127 against 127):
   /// vpmaddubsw would saturate here, vpmaddwd / smull+smlal / sdot / vpdpbusd must not.
   @Test func saturationCornersAreExact() throws {

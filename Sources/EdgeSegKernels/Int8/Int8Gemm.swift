@@ -23,11 +23,16 @@ func int8TileAVX2Requant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kPa
                          biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                          zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                          out: UnsafeMutableRawPointer, ldc: Int, rows: Int)
-@_extern(c, "edgeseg_int8_tile_vnni_requant")
-func int8TileVNNIRequant(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int,
-                         biasTotal: UnsafeRawPointer, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
-                         zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
-                         out: UnsafeMutableRawPointer, ldc: Int, rows: Int)
+@_extern(c, "edgeseg_int8_tile_vnni")
+func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, kQuads: Int,
+                  partial: UnsafeMutableRawPointer, mode: Int,
+                  bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                  multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                  zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                  out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
+@_extern(c, "edgeseg_int8_pack_vnni")
+func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: Int,
+                  into dst: UnsafeMutableRawPointer, panelRows: Int)
 #elseif arch(arm64)
 @_extern(c, "edgeseg_int8_tile_dot")
 func int8TileDot(panel: UnsafeRawPointer, weights: UnsafeRawPointer, kQuads: Int, acc: UnsafeMutablePointer<Int32>)
@@ -99,8 +104,25 @@ public func packInt8Weights(_ w: UnsafePointer<Int8>, n: Int, k: Int,
 /// streamed over them once, instead of once per MR rows.
 let int8GemmBandRows = 32
 
-/// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile).
-public func int8GemmScratchBytes(k: Int) -> Int { int8GemmBandRows * ((k + 3) & ~3) * 4 + 8 * 16 * 4 + 64 }
+/// VNNI: K is consumed in chunks of at most this many quads (4 bytes) per row, so the band's
+/// panel chunk (32 rows × ≤ 768 bytes) and one block's weight chunk (16 × ≤ 768) stay in L1
+/// (48 KB here) while the other blocks' weight chunks stream past. 192 beat 128 at K = 1 170 and
+/// 2 880 in the kernel bench and leaves K ≤ 768 (the 1×1 convs) in one chunk, no partial sums.
+let int8VNNIChunkQuads = 192
+/// VNNI: channel blocks whose partial sums are kept between K chunks (32 rows × 16 int32 each).
+let int8VNNIGroupBlocks = 16
+
+/// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk.
+func int8VNNIPartialBytes(k4: Int) -> Int {
+  k4 / 4 > int8VNNIChunkQuads ? int8VNNIGroupBlocks * int8GemmBandRows * 64 : 0
+}
+
+/// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile,
+/// and for VNNI with a long K the partial sums of a group of channel blocks).
+public func int8GemmScratchBytes(k: Int) -> Int {
+  let k4 = (k + 3) & ~3
+  return int8GemmBandRows * k4 * 4 + 8 * 16 * 4 + 64 + int8VNNIPartialBytes(k4: k4)
+}
 
 /// out[i][c] for i < m, c < n (row stride ldc). Allocation-free when given `scratch`
 /// (≥ int8GemmScratchBytes(k:) bytes, 64-byte aligned preferred).
@@ -133,6 +155,14 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
   let panels = prepacked ? UnsafeMutableRawPointer(mutating: a) : scratch
   let tile = (scratch + int8GemmBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
+  #if arch(x86_64)
+  if path == .vnni {
+    int8GemmVNNI(a: a, lda: lda, m: m, packed: packed, stage: stage, stageOffset: stageOffset, out: out, ldc: ldc,
+                 panels: panels, partial: (scratch + int8GemmBandRows * k4 * 4 + 8 * 16 * 4).alignedUp(toMultipleOf: 64),
+                 prepacked: prepacked)
+    return
+  }
+  #endif
   packed.storage.withUnsafeBufferPointer { wbuf in
   packed.correction.withUnsafeBufferPointer { correctionBuf in
   stage.bias.withUnsafeBufferPointer { biasBuf in
@@ -152,7 +182,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
       for b in 0..<packed.blocks {
         let c0 = b * nr, cols = min(nr, packed.n - c0)
         #if arch(x86_64)
-        if path == .vnni || path == .avx2 {
+        if path == .avx2 {
           // The tier requantizes 16 channels in its own vector lanes. A partial block (pruned
           // widths are rarely multiples of 16) runs the same tile on zero-padded weights with
           // padded stage values into a 16-wide staging tile, then copies its `cols` channels out.
@@ -172,13 +202,8 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
               let direct = cols == 16
               let op = direct ? out + (band0 + r0) * ldc + c0 : staging.baseAddress!
               let ld = direct ? ldc : 16
-              if path == .vnni {
-                int8TileVNNIRequant(panel: pp, weights: wp, kQuads: k4 / 4, biasTotal: biasTotal, multiplier: mp, shift: sp,
-                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ld, rows: rows)
-              } else {
-                int8TileAVX2Requant(panel: pp, weights: wp, kPairs: k4 / 2, biasTotal: biasTotal, multiplier: mp, shift: sp,
-                                    zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ld, rows: rows)
-              }
+              int8TileAVX2Requant(panel: pp, weights: wp, kPairs: k4 / 2, biasTotal: biasTotal, multiplier: mp, shift: sp,
+                                  zeroPoint: zp, clampMin: lo, clampMax: hi, out: op, ldc: ld, rows: rows)
               if !direct {
                 for r in 0..<rows {
                   (out + (band0 + r0 + r) * ldc + c0).update(from: staging.baseAddress! + r * 16, count: cols)
@@ -222,6 +247,64 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
   } } } } }
 }
 
+#if arch(x86_64)
+/// The VNNI driver. Per band of 32 rows: panels packed by the tier (unless prepacked), then K in
+/// balanced chunks of ≤ int8VNNIChunkQuads quads, each chunk run over every channel block of a
+/// group of int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks;
+/// the last chunk requantizes. One chunk (K ≤ 768) is the plain tile, no partial sums. Stage
+/// values are read in place (the tile masks a partial last block): nothing is staged per band.
+func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
+                  stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>, ldc: Int,
+                  panels: UnsafeMutableRawPointer, partial: UnsafeMutableRawPointer, prepacked: Bool) {
+  let k = packed.k, k4 = packed.k4, kQuads = k4 / 4, blocks = packed.blocks, n = packed.n
+  let chunks = (kQuads + int8VNNIChunkQuads - 1) / int8VNNIChunkQuads
+  let chunkQuads = (kQuads + chunks - 1) / chunks
+  let groupBlocks = chunks > 1 ? int8VNNIGroupBlocks : blocks
+  let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
+  packed.storage.withUnsafeBufferPointer { wbuf in
+  packed.correction.withUnsafeBufferPointer { correctionBuf in
+  stage.bias.withUnsafeBufferPointer { biasBuf in
+  stage.multiplier.withUnsafeBufferPointer { multBuf in
+  stage.shift.withUnsafeBufferPointer { shiftBuf in
+    let w = UnsafeRawPointer(wbuf.baseAddress!), correction = UnsafeRawPointer(correctionBuf.baseAddress!)
+    let bias = UnsafeRawPointer(biasBuf.baseAddress! + stageOffset), mult = UnsafeRawPointer(multBuf.baseAddress! + stageOffset)
+    let shift = UnsafeRawPointer(shiftBuf.baseAddress! + stageOffset)
+    var band0 = 0
+    while band0 < m {
+      let bandRows = min(int8GemmBandRows, m - band0)
+      if !prepacked {
+        int8PackVNNI(a: a + band0 * lda, lda: lda, rows: bandRows, k: k, k4: k4, into: panels,
+                     panelRows: (bandRows + 15) & ~15)
+      }
+      var g0 = 0
+      while g0 < blocks {
+        let g1 = min(blocks, g0 + groupBlocks)
+        var q0 = 0
+        while q0 < kQuads {
+          let quads = min(chunkQuads, kQuads - q0)
+          let mode = (q0 > 0 ? 1 : 0) | (q0 + quads == kQuads ? 2 : 0)
+          for b in g0..<g1 {
+            let c0 = b * 16, cols = min(16, n - c0), wp = w + b * packed.blockStride + q0 * 64
+            var r0 = 0
+            while r0 < bandRows {
+              int8TileVNNI(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
+                           partial: partial + ((b - g0) * int8GemmBandRows + r0) * 64, mode: mode,
+                           bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                           shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                           out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(16, bandRows - r0), cols: cols)
+              r0 += 16
+            }
+          }
+          q0 += quads
+        }
+        g0 = g1
+      }
+      band0 += bandRows
+    }
+  } } } } }
+}
+#endif
+
 /// Pack `rows` (≤ MR) rows of A into the panel layout of `path`; missing rows and the K tail are
 /// zero (the matching weights are zero too, so the padding adds nothing).
 @inline(__always)
@@ -263,15 +346,7 @@ func int8PackPanel(_ path: Int8Path, _ a: UnsafePointer<Int8>, lda: Int, rows: I
       }
     }
   case .vnni:
-    // [MR][k4] u8 row-major (the tile broadcasts each row's quads from that row): a copy with
-    // x + 128 == x ^ 0x80, one SSE/NEON register at a time (wider Swift SIMD types spill here);
-    // the K tail and missing rows are 0 + 128
-    for r in 0..<mr {
-      let dst = p + r * k4
-      var j = 0
-      if r < rows { int8CopyFlipped(from: a + r * lda, to: dst, count: k); j = k }
-      (dst + j).initializeMemory(as: UInt8.self, repeating: 0x80, count: k4 - j)
-    }
+    preconditionFailure("VNNI panels are packed by the tier (int8PackVNNI, in int8GemmVNNI)")
   default:
     // [k4/4][MR][4] (scalar, sdot): whole 4-byte groups of real rows move as one word, the K
     // tail and missing rows byte by byte
