@@ -43,7 +43,8 @@ struct ImportTests {
         #expect(h["unary.sigmoid"] == nil)
         let gates = g.nodes.filter { if case .conv(let a) = $0.op { return a.hasResidual && a.activation == .sigmoid } else { return false } }
         #expect(gates.count == 2)
-        #expect(h["binary.mul"] == 2)              // the broadcast gate multiplies; BN muls are gone
+        // the two broadcast gate multiplies are one axisScale; BN muls are gone
+        #expect(h["binary.mul"] == nil && h["axisScale"] == 1)
         // BN folded into the first conv of each call: four distinct folded weights.
         let firstConvWeights = Set(g.nodes.filter { if case .conv(let a) = $0.op { return a.activation == .relu } else { return false } }.map { $0.inputs[1] })
         #expect(firstConvWeights.count == 4)

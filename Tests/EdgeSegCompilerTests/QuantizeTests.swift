@@ -274,7 +274,12 @@ import EdgeSegKernels
         let m2 = b.node(.binary(.mul), [m1, b.node(.reshape, [gw], [1, 3, 4, 1, 11])], [1, 3, 4, 9, 11])
         let out = b.conv(b.node(.reshape, [m2], [1, 12, 9, 11]), cout: 4, k: 1)
         b.g.outputs = [out]
-        let (split, convs) = splitForQuantization(b.g)
+        var g = b.g
+        #expect(fuseAxisScales(&g) == 1, "the float pass folds the two Muls")
+        for sample in samples(b.g, count: 2, seed: 3) {
+            #expect(try run(g, sample, threads: 2) == run(b.g, sample), "axisScale is the two Muls' arithmetic")
+        }
+        let (split, convs) = splitForQuantization(g)
         var params: [TensorID: QuantParams] = [:]
         var r = Rng(s: 5)
         for c in convs {
@@ -286,9 +291,10 @@ import EdgeSegKernels
         let fused = try applyQuantization(split, convs: convs, params: params)
         let plain = try applyQuantization(split, convs: convs, params: params, tables: false)
         let h = opHistogram(fused), hp = opHistogram(plain)
-        #expect(h["axisScale"] == 1 && hp["axisScale"] == nil)
+        #expect(h["axisScale"] == 1 && hp["axisScale"] == 1)
+        #expect(fused.tensors[fused.nodes.first { $0.op == .axisScale }!.inputs[0]].type == .int8)
         #expect(h["quantize"] == hp["quantize"]! - 1 && h["dequantize"] == hp["dequantize"]! - 1 && h["binary.mul"] == nil,
-                "the float copy of x, both Muls and the quantize are gone: \(h) vs \(hp)")
+                "the float copy of x and the quantize are gone: \(h) vs \(hp)")
         let pools = fused.nodes.filter { if case .reduce = $0.op { return fused.tensors[$0.inputs[0]].type == .int8 } else { return false } }
         #expect(pools.count == 4)
         let reloaded = try readModelFile(writeModelFile(fused))

@@ -122,7 +122,10 @@ struct ReferenceEvaluator {
                 for d in 0..<r { let i = idx[d] - pads[d]; if i < 0 || i >= xs[0][d] { return value }; f += i * str[d] }
                 return x[0][f]
             }
-        case .quantize, .dequantize, .axisScale: fatalError("not produced by import")
+        case .axisScale:
+            let (C, H, W) = (xs[0][0] * xs[0][1], xs[0][2], xs[0][3])
+            out = (0..<(C * H * W)).map { i in x[0][i] * x[1][i / W] * x[2][(i / (H * W)) * W + i % W] }
+        case .quantize, .dequantize: fatalError("not produced by import")
         }
         values[n.outputs[0]] = out
     }

@@ -219,6 +219,46 @@ func fuseResidualAdd(_ g: inout Graph) -> Int {
     return count
 }
 
+/// Coordinate attention's two broadcast gates (GGCA: `x.view(...) * a_h * a_w`, then viewed
+/// back) become one `axisScale` node on x itself: x [1,C,H,W] read once, no intermediate
+/// product. The float arithmetic is the same ((x · a) · b in that order).
+func fuseAxisScales(_ g: inout Graph) -> Int {
+    var count = 0
+    while true {
+        let idx = GraphIndex(g)
+        var fused = false
+        for (i1, m1) in g.nodes.enumerated() where m1.op == .binary(.mul) {
+            // x: the non-view tensor the first factor is a view of
+            var x = m1.inputs[0]
+            while let p = idx.producer[x], g.nodes[p].op == .reshape { x = g.nodes[p].inputs[0] }
+            let v = g.tensors[m1.inputs[0]].shape, xs = g.tensors[x].shape
+            guard xs.count == 4, xs[0] == 1, v.count >= 2, v.suffix(2) == xs.suffix(2), g.constants[x] == nil,
+                  g.tensors[m1.inputs[1]].shape == Array(v.dropLast()) + [1], m1.inputs[1] != m1.inputs[0],
+                  let i2 = idx.soleConsumer(m1.outputs[0]), g.nodes[i2].op == .binary(.mul),
+                  g.nodes[i2].inputs[0] == m1.outputs[0],
+                  g.tensors[g.nodes[i2].inputs[1]].shape == Array(v.dropLast(2)) + [1, xs[3]] else { continue }
+            let (C, H, W) = (xs[1], xs[2], xs[3])
+            var y = g.nodes[i2].outputs[0], drop = [i1, i2]
+            if g.tensors[y].shape != xs {
+                guard let r = idx.soleConsumer(y), g.nodes[r].op == .reshape, g.tensors[g.nodes[r].outputs[0]].shape == xs else { continue }
+                y = g.nodes[r].outputs[0]; drop.append(r)
+            }
+            let a = m1.inputs[1], b = g.nodes[i2].inputs[1]
+            let a4 = g.addTensor(TensorDesc(name: g.tensors[a].name + ":view", shape: [1, C, H, 1]))
+            let b4 = g.addTensor(TensorDesc(name: g.tensors[b].name + ":view", shape: [1, C, 1, W]))
+            let at = drop.max()!
+            g.nodes[at] = Node(name: g.nodes[i2].name + ":axes", op: .axisScale, inputs: [x, a4, b4], outputs: [y])
+            g.nodes.insert(contentsOf: [Node(name: m1.name + ":view", op: .reshape, inputs: [a], outputs: [a4]),
+                                        Node(name: g.nodes[i2].name + ":view", op: .reshape, inputs: [b], outputs: [b4])], at: at)
+            g.removeNodes(Set(drop.filter { $0 != at }))
+            count += 1; fused = true
+            break
+        }
+        if !fused { break }
+    }
+    return count
+}
+
 /// Conv/Gemm → activation: the activation moves into the producer's attributes.
 func fuseActivations(_ g: inout Graph) -> Int {
     var count = 0

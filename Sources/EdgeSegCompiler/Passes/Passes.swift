@@ -27,6 +27,7 @@ public func optimise(_ graph: inout Graph) -> [PassStat] {
         ("decomposed LayerNorm", recogniseDecomposedLayerNorm),
         ("conv + add residual", fuseResidualAdd),
         ("activation → conv/gemm", fuseActivations),
+        ("coordinate-attention gates", fuseAxisScales),
         ("reshape chains", collapseReshapes),
         ("dead-node removal", removeDeadNodes),
         ("topological sort", sortTopologically),

@@ -241,12 +241,12 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
 }
 
 /// Coordinate attention (GGCA) between two int8 convs reads the int8 tensor directly:
-///   x8 → dequantize → [Reshape to G×(C/G)] → ReduceMean/Max over H or W (the strip pools)
-///                                          → Mul(·, gate_h) → Mul(·, gate_w) → [Reshape] → quantize → y8
-/// becomes int8 reduces (x8 → float strips, reshaped to the old shapes) and one `axisScale`
-/// (x8, gate_h, gate_w → y8) that repeats the Muls' float arithmetic. The float copy of x, its
-/// two products and both boundary transposes disappear. Only folded when every reader of the
-/// float tensors is part of the pattern and nothing in it is a graph output.
+///   x8 → dequantize → x → [views] → ReduceMean/Max over H or W (the strip pools)
+///                       → axisScale(x, gate_h, gate_w) (the float passes' `fuseAxisScales`) → quantize → y8
+/// becomes int8 reduces (x8 → float strips, reshaped to the old shapes) and an int8 → int8
+/// `axisScale` (the same float arithmetic, then the quantize's). The float copy of x and both
+/// boundary transposes disappear. Only folded when every reader of the float tensors is part of
+/// the pattern and nothing in it is a graph output.
 func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
     var readers: [TensorID: [Int]] = [:]
     for (i, n) in nodes.enumerated() { for t in n.inputs { readers[t, default: []].append(i) } }
@@ -260,9 +260,9 @@ func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
         let x8 = d.inputs[0], xs = g.tensors[x8].shape
         guard xs.count == 4, xs[0] == 1 else { continue }
         let (C, H, W) = (xs[1], xs[2], xs[3])
-        // x and its reshaped views (PyTorch's grouped views [1, G, C/G, H, W], [G, C/G, H, W]):
-        // every one must end in H, W, and every reader be a view, a strip pool or the first Mul
-        var views = [d.outputs[0]], viewNodes: [Int] = [], reduces: [(node: Int, axis: Int)] = [], mul: Int? = nil
+        // x and its reshaped views (PyTorch's grouped view [G, C/G, H, W]): every one must end in
+        // H, W, and every reader be a view, a strip pool or the gates
+        var views = [d.outputs[0]], viewNodes: [Int] = [], reduces: [(node: Int, axis: Int)] = [], scale: Int? = nil
         var ok = true, next = 0
         while ok && next < views.count {
             let v = views[next], vs = g.tensors[v].shape
@@ -276,24 +276,13 @@ func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
                 case .reduce(let op, let axes, true) where (op == .mean || op == .max) && axes.count == 1
                         && (axes[0] < 0 ? axes[0] + vs.count : axes[0]) >= vs.count - 2:
                     reduces.append((u, (axes[0] < 0 ? axes[0] + vs.count : axes[0]) == vs.count - 1 ? 3 : 2))
-                case .binary(.mul) where mul == nil && n.inputs[0] == v && n.inputs[1] != v
-                        && g.tensors[n.inputs[1]].shape == Array(vs.dropLast()) + [1]:
-                    mul = u
+                case .axisScale where scale == nil && n.inputs[0] == v && v == d.outputs[0] && !n.inputs[1...].contains(v):
+                    scale = u
                 default: ok = false
                 }
             }
         }
-        guard ok, let m1 = mul, let m2 = only(nodes[m1].outputs[0]), nodes[m2].op == .binary(.mul),
-              nodes[m2].inputs[0] == nodes[m1].outputs[0] else { continue }
-        let ms = g.tensors[nodes[m1].outputs[0]].shape
-        guard g.tensors[nodes[m2].inputs[1]].shape == Array(ms.dropLast(2)) + [1, W] else { continue }
-        var last = m2, reshapeOut: Int? = nil
-        if let r = only(nodes[m2].outputs[0]), nodes[r].op == .reshape, g.tensors[nodes[r].outputs[0]].shape == xs {
-            reshapeOut = r; last = r
-        } else if g.tensors[nodes[m2].outputs[0]].shape != xs { continue }
-        guard let qi = only(nodes[last].outputs[0]), nodes[qi].op == .quantize else { continue }
-        let y8 = nodes[qi].outputs[0]
-
+        guard ok, let sc = scale, let qi = only(nodes[sc].outputs[0]), nodes[qi].op == .quantize else { continue }
         for (u, axis) in reduces {
             let n = nodes[u]
             guard case .reduce(let op, _, _) = n.op else { continue }
@@ -302,13 +291,9 @@ func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
             replace[u] = [Node(name: n.name, op: .reduce(op, axes: [axis], keepDims: true), inputs: [x8], outputs: [strip]),
                           Node(name: n.name + ":view", op: .reshape, inputs: [strip], outputs: [n.outputs[0]])]
         }
-        let a = nodes[m1].inputs[1], b = nodes[m2].inputs[1]
-        let a4 = g.addTensor(TensorDesc(name: g.tensors[a].name + ":view", shape: [1, C, H, 1]))
-        let b4 = g.addTensor(TensorDesc(name: g.tensors[b].name + ":view", shape: [1, C, 1, W]))
-        replace[m2] = [Node(name: nodes[m1].name + ":view", op: .reshape, inputs: [a], outputs: [a4]),
-                       Node(name: nodes[m2].name + ":view", op: .reshape, inputs: [b], outputs: [b4]),
-                       Node(name: nodes[m2].name + ":int8", op: .axisScale, inputs: [x8, a4, b4], outputs: [y8])]
-        drop.formUnion([di, m1, qi] + viewNodes + [reshapeOut].compactMap { $0 })
+        let s = nodes[sc]
+        replace[sc] = [Node(name: s.name + ":int8", op: .axisScale, inputs: [x8, s.inputs[1], s.inputs[2]], outputs: [nodes[qi].outputs[0]])]
+        drop.formUnion([di, qi] + viewNodes)
     }
     return nodes.indices.flatMap { i -> [Node] in drop.contains(i) ? [] : (replace[i] ?? [nodes[i]]) }
 }

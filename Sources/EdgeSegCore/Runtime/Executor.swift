@@ -370,6 +370,8 @@ public final class Executor: @unchecked Sendable {
         case .int8StripReduce(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8AxisScale(let a): a.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8Add(let a): a.run(part: part, parts: parts)
+        case .axisScale(let x, let a, let b, let y, let c, let h, let w):
+            f32AxisScale(x, a: a, b: b, y, channels: c, height: h, width: w, part: part, parts: parts)
         case .gemm(let s): runGemm(s, part: part, parts: parts)
         case .matMul(let s): runMatMul(s, part: part, parts: parts)
         case .binary(let op, let d, let a, let b, let y):
@@ -643,6 +645,10 @@ struct Lowering {
                                                          channels: s[1], overWidth: axes == [3], isMax: op == .max,
                                                          scale: q.scale[0], zeroPoint: q.zeroPoint[0], vector: vectorBoundaries)),
                     work: g.tensors[n.inputs[0]].elementCount / 4)
+            case .axisScale where g.tensors[n.inputs[0]].type == .float32:
+                let s = shape(n.inputs[0])
+                add(.axisScale(x: try ptr(n.inputs[0]), a: try ptr(n.inputs[1]), b: try ptr(n.inputs[2]), y: try ptr(n.outputs[0]),
+                               channels: s[0] * s[1], height: s[2], width: s[3]), work: g.tensors[n.inputs[0]].elementCount)
             case .axisScale:
                 let s = shape(n.inputs[0]), xq = g.tensors[n.inputs[0]].quant!, yq = g.tensors[n.outputs[0]].quant!
                 boundaryTile = max(boundaryTile, int8AxisScaleScratchBytes(width: s[3], channels: s[1]))

@@ -68,6 +68,10 @@ func checkExecutableTypes(_ g: Graph) throws {
                 throw ExecutorError("node '\(n.name)': an int8 add needs int8 inputs and output of one shape, each with one scale and zero point")
             }
             int8Allowed.formUnion(n.inputs + n.outputs)
+        case .axisScale where g.tensors[n.inputs[0]].type == .float32:
+            guard n.inputs.allSatisfy({ g.tensors[$0].type == .float32 }), g.tensors[n.outputs[0]].type == .float32 else {
+                throw ExecutorError("node '\(n.name)': a float axisScale needs float32 x, gates and output")
+            }
         case .axisScale:
             let xs = g.tensors[n.inputs[0]].shape
             guard isActivationQuant(n.inputs[0]), isActivationQuant(n.outputs[0]), xs.count == 4, xs[0] == 1,

@@ -45,6 +45,8 @@ enum StepKind {
     case int8StripReduce(Int8StripReduceStep)
     case int8AxisScale(Int8AxisScaleStep)
     case int8Add(Int8AddStep)
+    case axisScale(x: UnsafeMutablePointer<Float>, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
+                   y: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int)
     case gemm(GemmStep)
     case matMul(MatMulStep)
     case binary(F32BinaryOp, F32Broadcast, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
