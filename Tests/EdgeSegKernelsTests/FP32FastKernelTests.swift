@@ -159,8 +159,10 @@ import Testing
             }
             return t.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let a = bodiesAfterMulAdd(portable), b = bodiesAfterMulAdd(twin)
+        let twin512 = try String(contentsOf: root.appendingPathComponent("Sources/EdgeSegQuantVNNI/F32DwAVX512.swift"), encoding: .utf8)
+        let a = bodiesAfterMulAdd(portable), b = bodiesAfterMulAdd(twin), c = bodiesAfterMulAdd(twin512)
         #expect(a != nil && a == b, "F32AVX2.swift differs from F32FastKernels.swift after f32MulAdd: re-copy it")
+        #expect(a != nil && a == c, "F32DwAVX512.swift differs from F32FastKernels.swift after f32MulAdd: re-copy it")
     }
 
     @Test func matMulStacksAOnlyForSharedBAndContiguousA() {

@@ -189,6 +189,69 @@ import Glibc
         }
     }
 
+    /// The strip-pool shapes (mean / max over W and over H of [N, C, H, W] maps, the GGCA pools)
+    /// through the batched row fold and the register accumulators, bit for bit against the order
+    /// the previous kernels used: over W, two eight-lane accumulators per output, a scalar tail and
+    /// the lane tree; over H, a sequential fold per output, means scaled by 1 / count.
+    @Test func stripPoolsAreBitIdenticalWithThePerOutputFolds() {
+        func op(_ o: F32ReduceOp, _ a: Float, _ b: Float) -> Float {
+            switch o {
+            case .max: return b >= a ? b : a
+            case .min: return b < a ? b : a
+            default: return a + b
+            }
+        }
+        func rowFold(_ o: F32ReduceOp, _ p: ArraySlice<Float>, _ initial: Float) -> Float {
+            let x = Array(p), n = x.count
+            var v0 = [Float](repeating: initial, count: 8), v1 = v0
+            var i = 0
+            while i + 16 <= n { for l in 0..<8 { v0[l] = op(o, v0[l], x[i + l]); v1[l] = op(o, v1[l], x[i + 8 + l]) }; i += 16 }
+            if i + 8 <= n { for l in 0..<8 { v0[l] = op(o, v0[l], x[i + l]) }; i += 8 }
+            var acc = initial
+            while i < n { acc = op(o, acc, x[i]); i += 1 }
+            for l in 0..<8 { v0[l] = op(o, v0[l], v1[l]) }
+            let h = op(o, op(o, op(o, v0[0], v0[1]), op(o, v0[2], v0[3])), op(o, op(o, v0[4], v0[5]), op(o, v0[6], v0[7])))
+            return op(o, acc, h)
+        }
+        for shape in [[4, 7, 32, 32], [2, 3, 32, 24], [1, 5, 9, 40], [3, 2, 17, 5], [1, 3, 7, 70], [2, 2, 11, 45]] {
+            var r = Rng(s: 11)
+            let total = shape.reduce(1, *)
+            var x = (0..<total).map { _ in r.next() * 4 }
+            // Signed zeros and NaNs make max / min order-sensitive: the folds must keep the order.
+            for i in stride(from: 3, to: total, by: 29) { x[i] = i % 2 == 0 ? 0 : -0.0 }
+            let H = shape[2], W = shape[3], planes = shape[0] * shape[1]
+            for axis in [3, 2] {
+                let d = F32Reduce(inShape: shape, axes: [axis])
+                for o in [F32ReduceOp.mean, .max, .min, .sum] {
+                    var xs = x
+                    if o == .max || o == .min { for i in stride(from: 5, to: total, by: 41) { xs[i] = .nan } }
+                    let initial: Float = o == .max ? -.infinity : o == .min ? .infinity : 0
+                    var want = [Float](repeating: 0, count: d.outer.product)
+                    if axis == 3 {
+                        for row in 0..<(planes * H) {
+                            let v = rowFold(o, xs[(row * W)..<(row * W + W)], initial)
+                            want[row] = o == .mean ? v * (1 / Float(W)) : v
+                        }
+                    } else {
+                        for pl in 0..<planes {
+                            for j in 0..<W {
+                                var acc = initial
+                                for y in 0..<H { acc = op(o, acc, xs[(pl * H + y) * W + j]) }
+                                want[pl * W + j] = o == .mean ? acc * (1 / Float(H)) : acc
+                            }
+                        }
+                    }
+                    for parts in [1, 3] {
+                        var got = [Float](repeating: 7, count: want.count)
+                        for p in 0..<parts { f32ReduceRun(o, d, xs, &got, part: p, parts: parts) }
+                        let bad = (0..<want.count).first { !Self.sameBits(got[$0], want[$0]) }
+                        #expect(bad == nil, "\(shape) axis \(axis) \(o) parts \(parts) first mismatch \(bad.map { "\($0): \(got[$0]) vs \(want[$0])" } ?? "")")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func globalPoolMatchesNaive() {
         var r = Rng(s: 9)
         for size in [1, 7, 8, 15, 16, 17, 33, 100] {

@@ -1,7 +1,8 @@
 // Direct depthwise 3x3 convolution (group == Cin == Cout), any stride/dilation/padding, NCHW.
 // Per plane: a zero-padded copy of the input (columns split into stride phases) in per-thread
 // scratch, then unmasked vector loads only — no scalar border code, no per-tap shuffles for
-// stride 2 (f32DwPlaneBody in F32FastKernels.swift; the AVX2 + FMA twin in EdgeSegQuantAVX2).
+// stride 2 (f32DwPlaneBody in F32FastKernels.swift; the AVX2 + FMA twin in EdgeSegQuantAVX2, the
+// 16-lane AVX-512 twin in EdgeSegQuantVNNI).
 // Bias, residual and ReLU / clip are applied in registers before the single store.
 
 /// Geometry slots (F32DwGeo) as one homogeneous tuple: laid out like an Int array, no allocation.
@@ -60,7 +61,10 @@ public func f32Depthwise3x3(_ s: F32ConvShape, input: UnsafePointer<Float>, weig
             let res = residual.map { $0 + item * s.outPlane }
             let b: Float = bias?[c] ?? 0
             #if arch(x86_64)
-            if path.usesAVX2Twins {
+            if path == .avx512 {
+                f32DwPlaneAVX512(input: plane, geometry: g, weights: weight + c * 9, bias: b, residual: res,
+                                 lo: lo, hi: hi, pad: scratch, output: out)
+            } else if path.usesAVX2Twins {
                 f32DwPlaneAVX2(input: plane, geometry: g, weights: weight + c * 9, bias: b, residual: res,
                                lo: lo, hi: hi, pad: scratch, output: out)
             } else {

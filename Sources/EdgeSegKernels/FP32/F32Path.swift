@@ -19,7 +19,7 @@ public enum F32Path: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// Depthwise and small GEMM run the AVX2 + FMA twins (every x86 path but portable).
+    /// Depthwise (AVX-512 twin on .avx512) and small GEMM run the AVX2 + FMA twins (every x86 path but portable).
     @inline(__always) var usesAVX2Twins: Bool { self != .portable }
 
     /// Convs that go through a GEMM use weights packed at load for the AVX-512 tier, not OpenBLAS.
@@ -68,6 +68,10 @@ public enum F32Path: UInt8, Sendable, CaseIterable {
 func f32DwPlaneAVX2(input: UnsafePointer<Float>, geometry: UnsafePointer<Int>, weights: UnsafePointer<Float>,
                     bias: Float, residual: UnsafePointer<Float>?, lo: Float, hi: Float,
                     pad: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
+@_extern(c, "edgeseg_f32_dw3x3_plane_avx512")
+func f32DwPlaneAVX512(input: UnsafePointer<Float>, geometry: UnsafePointer<Int>, weights: UnsafePointer<Float>,
+                      bias: Float, residual: UnsafePointer<Float>?, lo: Float, hi: Float,
+                      pad: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
 @_extern(c, "edgeseg_f32_gemm_avx2")
 func f32GemmAVX2(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                  c: UnsafeMutablePointer<Float>, ldc: Int)

@@ -60,7 +60,42 @@ private func f32ReduceRows<Op: F32PairOp>(_: Op.Type, _ op: F32ReduceOp, _ d: F3
     if r.isEmpty { return }
     var oc = F32RowCursor(dims: d.outer.shiftedOut, a: d.outerStrides.shiftedOut, b: F32Dims6(), row: r.lowerBound)
     let inv = 1 / Float(count)
-    for o in r {
+    var o = r.lowerBound
+    // One contiguous run per output (a mean / max over W of NCHW): eight outputs at a time, their
+    // cross-lane folds done together by three even/odd merges, which apply the scalar tree below
+    // in the same order (lane 2k op lane 2k+1 at every level), so results are bit-identical.
+    if innerRows == 1 && s5 == 1 {
+        while o + 8 <= r.upperBound {
+            var lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
+                         SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            var tails = SIMD8<Float>(repeating: initial)
+            withUnsafeMutableBytes(of: &lanes) { lb in
+                let lp = lb.baseAddress!.assumingMemoryBound(to: SIMD8<Float>.self)
+                for k in 0..<8 {
+                    let p = src + oc.offA
+                    var v0 = SIMD8<Float>(repeating: initial), v1 = v0
+                    var i = 0
+                    while i + 16 <= n { v0 = Op.lanes(v0, f32Load8(p + i)); v1 = Op.lanes(v1, f32Load8(p + i + 8)); i += 16 }
+                    if i + 8 <= n { v0 = Op.lanes(v0, f32Load8(p + i)); i += 8 }
+                    var acc = initial
+                    while i < n { acc = Op.scalar(acc, p[i]); i += 1 }
+                    tails[k] = acc
+                    lp[k] = Op.lanes(v0, v1)
+                    oc.next()
+                }
+            }
+            @inline(__always) func merge(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+                let ab = SIMD16<Float>(lowHalf: a, highHalf: b)
+                return Op.lanes(ab.evenHalf, ab.oddHalf)
+            }
+            let h = merge(merge(merge(lanes.0, lanes.1), merge(lanes.2, lanes.3)),
+                          merge(merge(lanes.4, lanes.5), merge(lanes.6, lanes.7)))
+            let res = Op.lanes(tails, h)
+            f32Store8(op == .mean ? res * inv : res, dst + o)
+            o += 8
+        }
+    }
+    while o < r.upperBound {
         let base = src + oc.offA
         var v0 = SIMD8<Float>(repeating: initial), v1 = v0
         var acc = initial
@@ -82,6 +117,7 @@ private func f32ReduceRows<Op: F32PairOp>(_: Op.Type, _ op: F32ReduceOp, _ d: F3
         acc = Op.scalar(acc, h)
         dst[o] = op == .mean ? acc * inv : acc
         oc.next()
+        o += 1
     }
 }
 
@@ -108,6 +144,61 @@ private func f32ReduceAccumulate<Op: F32PairOp>(_: Op.Type, _ op: F32ReduceOp, _
         let j1 = row % O.d1
         let base = src + j1 * OS.d1 + j2 * OS.d2 + j3 * OS.d3 + j4 * OS.d4 + j0 * s5
         let out = dst + o
+        if s5 == 1 && len <= 64 {
+            // Short output runs (a max over H of a 32-wide map): hold up to 32 outputs in registers
+            // across the reduced walk instead of re-loading and re-storing them per reduced index.
+            // Each output still folds its inputs in the same order from `initial`: bit-identical.
+            var k = 0
+            while k < len {
+                let m = Swift.min(32, len - k)
+                let iv = SIMD8<Float>(repeating: initial)
+                var a0 = iv, a1 = iv, a2 = iv, a3 = iv
+                var ic = F32RowCursor(dims: inner, a: innerStrides, b: F32Dims6())
+                if m == 32 {
+                    for _ in 0..<count {
+                        let p = base + ic.offA + k
+                        a0 = Op.lanes(a0, f32Load8(p)); a1 = Op.lanes(a1, f32Load8(p + 8))
+                        a2 = Op.lanes(a2, f32Load8(p + 16)); a3 = Op.lanes(a3, f32Load8(p + 24))
+                        ic.next()
+                    }
+                    if op == .mean {
+                        let inv = SIMD8<Float>(repeating: 1 / Float(count))
+                        a0 *= inv; a1 *= inv; a2 *= inv; a3 *= inv
+                    }
+                    f32Store8(a0, out + k); f32Store8(a1, out + k + 8)
+                    f32Store8(a2, out + k + 16); f32Store8(a3, out + k + 24)
+                } else if m >= 8 {
+                    // 8…31 outputs: the first m & ~7 in registers, the rest scalar.
+                    let nv = m / 8
+                    for _ in 0..<count {
+                        let p = base + ic.offA + k
+                        a0 = Op.lanes(a0, f32Load8(p))
+                        if nv > 1 { a1 = Op.lanes(a1, f32Load8(p + 8)) }
+                        if nv > 2 { a2 = Op.lanes(a2, f32Load8(p + 16)) }
+                        ic.next()
+                    }
+                    if op == .mean {
+                        let inv = SIMD8<Float>(repeating: 1 / Float(count))
+                        a0 *= inv; a1 *= inv; a2 *= inv
+                    }
+                    f32Store8(a0, out + k)
+                    if nv > 1 { f32Store8(a1, out + k + 8) }
+                    if nv > 2 { f32Store8(a2, out + k + 16) }
+                    k += nv * 8
+                    continue
+                } else {
+                    for j in k..<(k + m) {
+                        var acc = initial
+                        var jc = F32RowCursor(dims: inner, a: innerStrides, b: F32Dims6())
+                        for _ in 0..<count { acc = Op.scalar(acc, base[jc.offA + j]); jc.next() }
+                        out[j] = op == .mean ? acc * (1 / Float(count)) : acc
+                    }
+                }
+                k += m
+            }
+            o += len
+            continue
+        }
         out.update(repeating: initial, count: len)
         var ic = F32RowCursor(dims: inner, a: innerStrides, b: F32Dims6())
         for _ in 0..<count {
