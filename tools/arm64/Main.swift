@@ -207,8 +207,74 @@ func check(_ ok: Bool, _ what: String) {
       check(ok, "fp32 resize \(ih)x\(iw)->\(oh)x\(ow)")
       fp32Cases += 1
     }
+    // int8 coordinate attention and residual adds (portable loops, what ARM runs) against the
+    // graph they replace, written out per element: strip pools (max exact, mean within 1e-5),
+    // axis scale and add (bytes equal QuantizeLinear of the float arithmetic); FP32 axis scale exact.
+    var attentionCases = 0
+    func quantizeLinear(_ v: Float, _ scale: Float, _ zp: Int32) -> Int8 {
+      let t = v / scale
+      let c = t.isNaN ? -1_048_576 : max(-1_048_576, min(1_048_576, t))
+      return Int8(max(-128, min(127, c.rounded(.toNearestOrEven) + Float(zp))))
+    }
+    for (C, H, W) in [(5, 3, 7), (19, 9, 11), (16, 4, 4), (1, 1, 1)] {
+      var x: [Int8] = []
+      for _ in 0..<(C * H * W) { x.append(Int8(rng.int(-128, 127))) }
+      let sx: Float = 0.037, zx = Int32(rng.int(-20, 20)), sy: Float = 0.021, zy = Int32(rng.int(-20, 20))
+      var scratch = [UInt8](repeating: 0, count: max(4 * C, int8AxisScaleScratchBytes(width: W, channels: C)))
+      var ok = true
+      for overWidth in [true, false] {
+        for isMax in [true, false] {
+          let kept = overWidth ? H : W, count = overWidth ? W : H
+          var got = [Float](repeating: 0, count: C * kept)
+          scratch.withUnsafeMutableBytes { sp in
+            int8StripReduce(x, height: H, width: W, channels: C, overWidth: overWidth, isMax: isMax, scale: sx, zeroPoint: zx,
+                            out: &got, scratch: sp.baseAddress!, part: 0, parts: 1)
+          }
+          for c in 0..<C {
+            for o in 0..<kept {
+              var m: Float = -.infinity, sum: Float = 0
+              for r in 0..<count {
+                let q = overWidth ? x[(o * W + r) * C + c] : x[(r * W + o) * C + c]
+                let v = Float(Int32(q) - zx) * sx
+                m = max(m, v); sum += v
+              }
+              let want = isMax ? m : sum / Float(count)
+              if isMax ? got[c * kept + o] != want : !(abs(got[c * kept + o] - want) <= 1e-5 * max(1, abs(want))) { ok = false }
+            }
+          }
+        }
+      }
+      check(ok, "int8 strip pools \(C)x\(H)x\(W)")
+      var a: [Float] = [], b: [Float] = []
+      for _ in 0..<(C * H) { a.append(Float(rng.int(0, 1000)) / 700) }
+      for _ in 0..<(C * W) { b.append(Float(rng.int(0, 1000)) / 700) }
+      var y = [Int8](repeating: 0, count: x.count), want = y
+      for h in 0..<H { for w in 0..<W { for c in 0..<C {
+        let i = (h * W + w) * C + c
+        want[i] = quantizeLinear(Float(Int32(x[i]) - zx) * sx * a[c * H + h] * b[c * W + w], sy, zy)
+      } } }
+      scratch.withUnsafeMutableBytes { sp in
+        int8AxisScale(x, height: H, width: W, channels: C, a: a, b: b, inScale: sx, inZeroPoint: zx, outScale: sy,
+                      outZeroPoint: zy, y: &y, scratch: sp.baseAddress!, part: 0, parts: 1)
+      }
+      check(y == want, "int8 axis scale \(C)x\(H)x\(W)")
+      var x2: [Int8] = []
+      for _ in 0..<x.count { x2.append(Int8(rng.int(-128, 127))) }
+      for i in 0..<x.count { want[i] = quantizeLinear(Float(Int32(x[i]) - zx) * sx + Float(Int32(x2[i]) - zy) * 0.029, sy, 3) }
+      int8Add(x, x2, &y, count: x.count, aScale: sx, aZeroPoint: zx, bScale: 0.029, bZeroPoint: zy, outScale: sy,
+              outZeroPoint: 3, part: 0, parts: 1)
+      check(y == want, "int8 add \(x.count)")
+      let xf = floats(C * H * W)
+      var yf = [Float](repeating: 0, count: xf.count), wantF = yf
+      for i in 0..<xf.count { wantF[i] = xf[i] * a[i / W] * b[(i / (H * W)) * W + i % W] }
+      f32AxisScale(xf, a: a, b: b, &yf, channels: C, height: H, width: W, part: 0, parts: 1)
+      var same = true
+      for i in 0..<yf.count where yf[i].bitPattern != wantF[i].bitPattern { same = false }
+      check(same, "fp32 axis scale \(C)x\(H)x\(W)")
+      attentionCases += 4
+    }
     print("int8 gemm cases=\(gemmCases) conv cases=\(convCases) (+8 depthwise), fp16 cases=\(fp16Cases), " +
-          "worst fp16 error = \(worstPermille)/1000 of tolerance, fp32 cases=\(fp32Cases)")
+          "worst fp16 error = \(worstPermille)/1000 of tolerance, fp32 cases=\(fp32Cases), attention/add cases=\(attentionCases)")
     print(failures == 0 ? "PASS" : "FAIL \(failures)")
     cExit(failures == 0 ? 0 : 1)
   }
