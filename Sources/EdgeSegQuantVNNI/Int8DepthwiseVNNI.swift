@@ -1,8 +1,8 @@
 // Depthwise int8 convolution for x86 AVX-512 VNNI hosts: vpdpwssd (int16 pair dot product into
 // int32) on pairs of vertically adjacent taps read from interleaved int16 "pair rows" (layouts
 // in EdgeSegKernels/Int8/Int8Depthwise.swift). 16 channels per zmm, the 3×3 weights in registers
-// across a row, channel tails by masked stores. Requantization: the integer steps of
-// `int8Requantize` with vpmuldq on even / odd lanes and vpsraq-free bit extraction.
+// across a row, channel tails by masked stores. Requantization: `Requant16`, the GEMM tile's
+// output stage (this kernel is bound by it: 6 dot products per 16 outputs).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
@@ -37,7 +37,13 @@ public func int8DepthwisePairsVNNI(input: UnsafePointer<Int8>, inputZeroPoint: I
     return UnsafeRawPointer(base + s * rowBytes)
   }
 
-  let zp = _mm512_set1_epi32(outputZeroPoint), lo = _mm512_set1_epi32(clampMin), hi = _mm512_set1_epi32(clampMax)
+  @inline(__always) func stage(_ blk: Int) -> (bias: __m512i, rq: Requant16) {
+    let p = params + blk * 384
+    return (p.loadUnaligned(as: __m512i.self),
+            Requant16(multiplier: (p + 64).loadUnaligned(as: __m512i.self), left: (p + 128).loadUnaligned(as: __m512i.self),
+                      right: (p + 192).loadUnaligned(as: __m512i.self), zeroPoint: outputZeroPoint,
+                      clampMin: clampMin, clampMax: clampMax))
+  }
   let pixStep = strideW * cp * 4, tapStep = dilW * cp * 4
   let blockWeights = pairRows * kW * 64
   for oy in rowLo..<rowHi {
@@ -52,18 +58,18 @@ public func int8DepthwisePairsVNNI(input: UnsafePointer<Int8>, inputZeroPoint: I
         let w00 = w.loadUnaligned(as: __m512i.self), w01 = (w + 64).loadUnaligned(as: __m512i.self)
         let w02 = (w + 128).loadUnaligned(as: __m512i.self), w10 = (w + 192).loadUnaligned(as: __m512i.self)
         let w11 = (w + 256).loadUnaligned(as: __m512i.self), w12 = (w + 320).loadUnaligned(as: __m512i.self)
-        let q = DWRequantVNNI(params + blk * 384)
+        let (bias, rq) = stage(blk)
         var a = p0 + c * 4, b = p1 + c * 4
         var dst = dstRow + c
         let n = min(16, C - c)
         for _ in 0..<outW {
-          var s0 = _mm512_dpwssd_epi32(q.bias, a.loadUnaligned(as: __m512i.self), w00)
+          var s0 = _mm512_dpwssd_epi32(bias, a.loadUnaligned(as: __m512i.self), w00)
           var s1 = _mm512_madd_epi16(b.loadUnaligned(as: __m512i.self), w10)
           s0 = _mm512_dpwssd_epi32(s0, (a + tapStep).loadUnaligned(as: __m512i.self), w01)
           s1 = _mm512_dpwssd_epi32(s1, (b + tapStep).loadUnaligned(as: __m512i.self), w11)
           s0 = _mm512_dpwssd_epi32(s0, (a + 2 * tapStep).loadUnaligned(as: __m512i.self), w02)
           s1 = _mm512_dpwssd_epi32(s1, (b + 2 * tapStep).loadUnaligned(as: __m512i.self), w12)
-          dwStore16(q.apply(_mm512_add_epi32(s0, s1), zp, lo, hi), dst, n)
+          dwStore16(rq.apply(_mm512_add_epi32(s0, s1)), dst, n)
           a += pixStep; b += pixStep; dst += C
         }
       }
@@ -72,10 +78,10 @@ public func int8DepthwisePairsVNNI(input: UnsafePointer<Int8>, inputZeroPoint: I
       for blk in 0..<blocks {
         let c = blk * 16
         let w = weights + blk * blockWeights
-        let q = DWRequantVNNI(params + blk * 384)
+        let (bias, rq) = stage(blk)
         let n = min(16, C - c)
         for ox in 0..<outW {
-          var acc = q.bias
+          var acc = bias
           for j in 0..<pairRows {
             let p = slot(r0 + 2 * j * dilH) + c * 4 + ox * pixStep
             for kx in 0..<kW {
@@ -83,7 +89,7 @@ public func int8DepthwisePairsVNNI(input: UnsafePointer<Int8>, inputZeroPoint: I
                                         (w + (j * kW + kx) * 64).loadUnaligned(as: __m512i.self))
             }
           }
-          dwStore16(q.apply(acc, zp, lo, hi), dstRow + ox * C + c, n)
+          dwStore16(rq.apply(acc), dstRow + ox * C + c, n)
         }
       }
     }
@@ -120,27 +126,8 @@ func dwBuildPairRowVNNI(input: UnsafePointer<Int8>, zpRow: UnsafePointer<Int8>, 
   }
 }
 
-/// Requantization constants of 16 channels (params block: bias, multiplier, left, right, mask,
-/// mask/2, 64 bytes apart); `apply` = `int8Requantize` of the biased sums on 16 lanes.
-struct DWRequantVNNI {
-  let bias: __m512i, mult: __m512i, multOdd: __m512i, left: __m512i, right: __m512i, mask: __m512i, half: __m512i
-
-  @inline(__always) init(_ p: UnsafeRawPointer) {
-    bias = p.loadUnaligned(as: __m512i.self); mult = (p + 64).loadUnaligned(as: __m512i.self)
-    multOdd = _mm512_srli_epi64(mult, 32)
-    left = (p + 128).loadUnaligned(as: __m512i.self); right = (p + 192).loadUnaligned(as: __m512i.self)
-    mask = (p + 256).loadUnaligned(as: __m512i.self); half = (p + 320).loadUnaligned(as: __m512i.self)
-  }
-
-  @inline(__always) func apply(_ acc: __m512i, _ zp: __m512i, _ lo: __m512i, _ hi: __m512i) -> __m512i {
-    int8RequantizeLanes16(acc, multiplier: mult, multiplierOdd: multOdd, left: left, right: right, mask: mask, half: half,
-                          zeroPoint: zp, lo: lo, hi: hi)
-  }
-}
-
-/// Stores the low bytes of 16 int32 lanes already within −128…127 (n ≤ 16 of them).
-@inline(__always) func dwStore16(_ v: __m512i, _ dst: UnsafeMutablePointer<Int8>, _ n: Int) {
-  let b = _mm512_cvtepi32_epi8(v)
+/// Stores 16 output bytes (n ≤ 16 of them).
+@inline(__always) func dwStore16(_ b: __m128i, _ dst: UnsafeMutablePointer<Int8>, _ n: Int) {
   if n == 16 {
     UnsafeMutableRawPointer(dst).storeBytes(of: b, as: __m128i.self)
   } else {

@@ -100,8 +100,8 @@ public func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: I
   }
 }
 
-/// The GEMM tile's output stage for one block of 16 channels, on accumulators that already hold
-/// the bias: x = acc << left (wrapping, as the scalar one), then the two roundings of
+/// The int8 output stage on 16 int32 lanes that already hold the bias (the GEMM tile's and the
+/// depthwise kernel's): x = acc << left (wrapping, as the scalar one), then the two roundings of
 /// `int8MultiplyByQuantizedMultiplier` as one 64-bit arithmetic shift of the product per lane:
 /// SaturatingRoundingDoublingHighMul is h = ⌊(x·m + 2^30) / 2^31⌋ (its nudge-then-truncate for
 /// every multiplier but INT32_MIN, which the output stage rejects), and RoundingDivideByPOT by
@@ -109,23 +109,36 @@ public func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: I
 /// divisions by powers of two fold into
 /// ⌊(x·m + 2^30 + 2^(30+e) − [x·m + 2^30 < 0]·2^31) / 2^(31+e)⌋ (|x·m| ≤ 2^62: no overflow;
 /// e = 0 is h itself, no rounding term). Then + zero point, a saturating narrow to bytes and the
-/// clamp on bytes (the 32-bit clamp's result for bounds inside −128…127). 19 zmm uops a row
-/// where the bias add plus the gemmlowp steps on 32-bit lanes (`int8RequantizeLanes16`) took 22:
-/// at the 1×1 convs' K of 16…56 the output stage, not vpdpbusd, bounds the tile. Lanes outside
-/// `lanes` read 0 (a partial block is never stored there).
+/// clamp on bytes (the 32-bit clamp's result for bounds inside −128…127). The left shift and
+/// the clamp are skipped (a branch taken the same way for the whole layer) where every left
+/// shift is 0 / the clamp is the narrow's own −128…127, as for the convs that feed an activation
+/// table: 15 zmm uops a row where the gemmlowp steps on 32-bit lanes took 22, which matters at
+/// the 1×1 convs' K of 16…56 and in the depthwise kernel, both bound by this stage. Lanes
+/// outside `lanes` read 0 (a partial block is never stored there).
 struct Requant16 {
   let mult, multOdd, left, addEven, addOdd, negEven, negOdd, shiftEven, shiftOdd, zp: __m512i
   let lo, hi: __m128i
+  let shifts: Bool, clamps: Bool
 
   @inline(__always)
   init(lanes: __mmask16, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
        zeroPoint: Int32, clampMin: Int32, clampMax: Int32) {
     let zero = _mm512_setzero_si512()
     let sh = _mm512_maskz_loadu_epi32(lanes, shift)
-    mult = _mm512_maskz_loadu_epi32(lanes, multiplier)
-    multOdd = _mm512_srli_epi64(mult, 32)
-    left = _mm512_max_epi32(sh, zero)
-    let e = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero)   // right shift 0…31
+    self.init(multiplier: _mm512_maskz_loadu_epi32(lanes, multiplier), left: _mm512_max_epi32(sh, zero),
+              right: _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero),
+              zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  }
+
+  /// From the multiplier and the left (0…30) / right (0…31) shifts of each lane.
+  @inline(__always)
+  init(multiplier: __m512i, left: __m512i, right e: __m512i, zeroPoint: Int32, clampMin: Int32, clampMax: Int32) {
+    mult = multiplier
+    // the odd lanes' multipliers moved down by a permute, not a shift: from a shift LLVM knows the
+    // high halves and drops vpmuldq's sign extension, then lowers the product as a full 64-bit
+    // multiply (three vpmuludq and four more uops)
+    multOdd = _mm512_permutexvar_epi32(_mm512_set_epi32(15, 15, 13, 13, 11, 11, 9, 9, 7, 7, 5, 5, 3, 3, 1, 1), mult)
+    self.left = left
     // per 64-bit lane: (e > 0 ? 2^(30+e) : 0), (e > 0 ? 2^31 : 0), 31 + e
     @inline(__always) func derive(_ e64: __m512i) -> (add: __m512i, neg: __m512i, shift: __m512i) {
       let rounds = _mm512_test_epi64_mask(e64, e64)
@@ -138,11 +151,13 @@ struct Requant16 {
     zp = _mm512_set1_epi32(zeroPoint)
     lo = _mm_set1_epi8(Int8(truncatingIfNeeded: clampMin))
     hi = _mm_set1_epi8(Int8(truncatingIfNeeded: clampMax))
+    shifts = _mm512_test_epi32_mask(left, left) != 0
+    clamps = clampMin > -128 || clampMax < 127
   }
 
   @inline(__always)
   func apply(_ acc: __m512i) -> __m128i {
-    let x = _mm512_sllv_epi32(acc, left)
+    let x = shifts ? _mm512_sllv_epi32(acc, left) : acc
     @inline(__always) func scaled(_ product: __m512i, _ add: __m512i, _ neg: __m512i, _ shift: __m512i) -> __m512i {
       let q = _mm512_add_epi64(product, _mm512_set1_epi64(1 << 30))   // h < 0 ⇔ q < 0
       let negative = _mm512_test_epi64_mask(q, _mm512_set1_epi64(Int64.min))
@@ -150,29 +165,14 @@ struct Requant16 {
       return _mm512_srav_epi64(_mm512_mask_sub_epi64(p, negative, p, neg), shift)
     }
     let even = scaled(_mm512_mul_epi32(x, mult), addEven, negEven, shiftEven)
-    let odd = scaled(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multOdd), addOdd, negOdd, shiftOdd)
-    let r = _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)), zp)
-    return _mm_min_epi8(_mm_max_epi8(_mm512_cvtsepi32_epi8(r), lo), hi)
+    let odd = scaled(_mm512_mul_epi32(_mm512_srai_epi64(x, 32), multOdd), addOdd, negOdd, shiftOdd)
+    // odd lanes take the low half of `odd`'s 64-bit lanes: one vpermd in place of a shift + blend
+    let merged = _mm512_mask_permutexvar_epi32(even, 0xAAAA, Requant16.oddLanesDown, odd)
+    let r = _mm512_cvtsepi32_epi8(_mm512_add_epi32(merged, zp))
+    return clamps ? _mm_min_epi8(_mm_max_epi8(r, lo), hi) : r
   }
-}
 
-/// The integer steps of `int8Requantize` on 16 int32 lanes (the depthwise kernel's output stage;
-/// the GEMM tile's `Requant16` folds the two roundings into one 64-bit shift): x << left; floor((x·m + 2^30) / 2^31) by `vpmuldq` on even and odd
-/// lanes (bits 31…62 of each 64-bit sum: even lanes shifted down, odd ones up into the high half);
-/// RoundingDivideByPOT with the comparison read from a sign bit; + zp; clamp. `multiplierOdd` is
-/// `multiplier >> 32` per 64-bit lane, `mask` = 2^right − 1, `half` = mask / 2.
-@inline(__always)
-func int8RequantizeLanes16(_ acc: __m512i, multiplier: __m512i, multiplierOdd: __m512i, left: __m512i, right: __m512i,
-                           mask: __m512i, half: __m512i, zeroPoint: __m512i, lo: __m512i, hi: __m512i) -> __m512i {
-  let x = _mm512_sllv_epi32(acc, left)
-  let nudge = _mm512_set1_epi64(1 << 30)
-  let even = _mm512_add_epi64(_mm512_mul_epi32(x, multiplier), nudge)
-  let odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), multiplierOdd), nudge)
-  let h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1))
-  let threshold = _mm512_add_epi32(half, _mm512_srli_epi32(h, 31))
-  // remainder > threshold ⇔ threshold − remainder < 0 (both in 0…2^31): its sign bit is the carry
-  let up = _mm512_srli_epi32(_mm512_sub_epi32(threshold, _mm512_and_si512(h, mask)), 31)
-  let r = _mm512_add_epi32(_mm512_add_epi32(_mm512_srav_epi32(h, right), up), zeroPoint)
-  return _mm512_min_epi32(_mm512_max_epi32(r, lo), hi)
+  /// vpermd indices: lane 2i + 1 ← lane 2i.
+  static var oddLanesDown: __m512i { _mm512_set_epi32(14, 14, 12, 12, 10, 10, 8, 8, 6, 6, 4, 4, 2, 2, 0, 0) }
 }
 #endif
