@@ -342,6 +342,45 @@ import EdgeSegKernels
         }
     }
 
+    /// The decoder's shape: an int8 conv upsampled ×4 (align corners) and ×2.5 (half pixel), a
+    /// shortcut conv and a float part, concatenated for a conv. The int8 concat (requantizing
+    /// parts, resizing in int8, quantizing the float one) gives the unfused graph's bytes exactly.
+    @Test func concatsAreAssembledInInt8() throws {
+        var b = Builder()
+        let x = b.input([1, 3, 20, 24])
+        let low = b.conv(x, cout: 21, k: 3, stride: 4, pad: 1, act: .relu)                       // [1, 21, 5, 6]
+        let up = b.node(.resize(ResizeAttrs(mode: .linear, transform: .alignCorners)), [low], [1, 21, 20, 24])
+        let mid = b.conv(x, cout: 6, k: 3, stride: 2, pad: 1)                                       // [1, 6, 10, 12]
+        let up2 = b.node(.resize(ResizeAttrs(mode: .linear, transform: .halfPixel)), [mid], [1, 6, 20, 24])
+        let short = b.conv(x, cout: 5, k: 1, act: .relu)
+        let gate = b.node(.unary(.sigmoid), [x], [1, 3, 20, 24])                                   // a float part
+        let cat = b.node(.concat(axis: 1), [up, short, gate, up2], [1, 35, 20, 24])
+        let out = b.conv(cat, cout: 3, k: 3, pad: 1)
+        b.g.outputs = [out]
+        let (split, convs) = splitForQuantization(b.g)
+        var params: [TensorID: QuantParams] = [:]
+        var r = Rng(s: 8)
+        for t in split.nodes.flatMap({ $0.inputs + $0.outputs }) where split.constants[t] == nil && params[t] == nil {
+            let p = asymmetricInt8Params(lo: r.float(-3, -0.5), hi: r.float(2, 6))
+            params[t] = QuantParams(scale: [p.scale], zeroPoint: [p.zeroPoint])
+        }
+        let fused = try applyQuantization(split, convs: convs, params: params)
+        let plain = try applyQuantization(split, convs: convs, params: params, concats: false)
+        let int8 = { (g: Graph, op: (Op) -> Bool) in g.nodes.filter { op($0.op) && g.tensors[$0.outputs[0]].type == .int8 }.count }
+        #expect(int8(fused, { if case .concat = $0 { true } else { false } }) == 1)
+        #expect(int8(fused, { if case .resize = $0 { true } else { false } }) == 2)
+        #expect(int8(plain, { if case .concat = $0 { true } else { false } }) == 0)
+        let h = opHistogram(fused), hp = opHistogram(plain)
+        #expect(h["dequantize"]! < hp["dequantize"]!, "\(h) vs \(hp)")
+        let reloaded = try readModelFile(writeModelFile(fused))
+        for sample in samples(b.g, count: 3, seed: 12) {
+            for threads in [1, 2] {
+                let want = try run(plain, sample), got = try run(reloaded, sample, threads: threads)
+                #expect(want == got, "max |Δ| \(zip(want, got).map { abs($0 - $1) }.max() ?? 0) at \(threads) threads")
+            }
+        }
+    }
+
     @Test func hostileQuantizedGraphsAreRefusedAtLoad() throws {
         let g = chainGraph()
         let (split, convs) = splitForQuantization(g)
@@ -374,9 +413,35 @@ import EdgeSegKernels
         let wide = tableShape.addTensor(TensorDesc(name: "wide", shape: q.tensors[i8].shape.map { $0 * 2 }))
         tableShape.nodes.append(Node(name: "silu-table", op: .unary(.silu), inputs: [i8], outputs: [wide]))
         tableShape.outputs.append(wide)
+        // a float kernel writing an int8 tensor (4-byte values over 1-byte storage): the quantize
+        // feeding the first conv turned into a float ReLU
+        var floatWritesInt8 = q
+        let qi = q.nodes.firstIndex { $0.op == .quantize }!
+        floatWritesInt8.nodes[qi].op = .unary(.relu)
+        // an int8 concat over parts of another height, and an int8 resize to other channels
+        var concatShape = q
+        let half = concatShape.addTensor(TensorDesc(name: "half", shape: [1, q.tensors[i8].shape[1], 1, q.tensors[i8].shape[3]],
+                                                    type: .int8, quant: q.tensors[i8].quant))
+        let joined = concatShape.addTensor(TensorDesc(name: "joined", shape: [1, 2 * q.tensors[i8].shape[1]] + q.tensors[i8].shape[2...],
+                                                      type: .int8, quant: q.tensors[i8].quant))
+        concatShape.nodes.append(Node(name: "slice-int8", op: .resize(ResizeAttrs(mode: .linear, transform: .halfPixel)),
+                                      inputs: [i8], outputs: [half]))
+        concatShape.nodes.append(Node(name: "concat-int8", op: .concat(axis: 1), inputs: [i8, half], outputs: [joined]))
+        let back = concatShape.addTensor(TensorDesc(name: "back", shape: concatShape.tensors[joined].shape))
+        concatShape.nodes.append(Node(name: "deq", op: .dequantize, inputs: [joined], outputs: [back]))
+        concatShape.outputs.append(back)
+        var resizeChannels = q
+        let more = resizeChannels.addTensor(TensorDesc(name: "more", shape: [1, q.tensors[i8].shape[1] + 1] + q.tensors[i8].shape[2...],
+                                                       type: .int8, quant: q.tensors[i8].quant))
+        resizeChannels.nodes.append(Node(name: "resize-int8", op: .resize(ResizeAttrs(mode: .linear, transform: .halfPixel)),
+                                         inputs: [i8], outputs: [more]))
+        let moreF = resizeChannels.addTensor(TensorDesc(name: "moreF", shape: resizeChannels.tensors[more].shape))
+        resizeChannels.nodes.append(Node(name: "deq", op: .dequantize, inputs: [more], outputs: [moreF]))
+        resizeChannels.outputs.append(moreF)
         for (why, bad) in [("weight −128", minus128), ("no output scale", noScale), ("zero scale", zeroScale),
                            ("zero point 300", badZp), ("scale count", shortScales), ("float op reads int8", floatReadsInt8),
-                           ("table shape", tableShape)] {
+                           ("table shape", tableShape), ("float op writes int8", floatWritesInt8),
+                           ("int8 concat shapes", concatShape), ("int8 resize channels", resizeChannels)] {
             #expect(throws: (any Error).self, "\(why)") { _ = try Executor(graph: bad) }
             // Through the file loader too: a clear error, never a crash.
             if let loaded = try? readModelFile(writeModelFile(bad)) {

@@ -201,8 +201,10 @@ func splitForQuantization(_ graph: Graph) -> (Graph, [Int]) {
 /// The graph with `convs` in int8: quantized weights, one quantize node per float tensor read by
 /// an int8 conv (reused by every reader), a dequantize node after each int8 conv whose output
 /// anything but another int8 conv reads.
-/// `tables`: fold activations after a dequantize into int8 tables (`fuseActivationTables`).
-func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams], tables: Bool = true) throws -> Graph {
+/// `tables`: fold activations after a dequantize into int8 tables (`fuseActivationTables`) and run
+/// the other int8 fusions; `concats`: with them, `fuseInt8Concats` (off only to test it).
+func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams], tables: Bool = true,
+                       concats: Bool = true) throws -> Graph {
     var q = g
     var nodes: [Node] = []
     var int8Of: [TensorID: TensorID] = [:]     // float tensor → its int8 twin
@@ -233,6 +235,7 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
         nodes.append(Node(name: g.tensors[y].name + ":dequantize", op: .dequantize, inputs: [yq], outputs: [y]))
     }
     if tables { nodes = fuseResidualAdds(q, fuseCoordinateAttention(&q, nodes)) }
+    if tables && concats { nodes = fuseInt8Concats(&q, nodes) }
     q.nodes = tables ? fuseActivationTables(q, nodes) : nodes
     _ = removeDeadNodes(&q)   // dequantizes nobody reads, float weights now unused
     try validate(q)
@@ -320,6 +323,53 @@ func fuseResidualAdds(_ g: Graph, _ nodes: [Node]) -> [Node] {
         twin[n.outputs[0]] = y8
     }
     return out
+}
+
+/// A channel concat quantized for the next conv is assembled in int8 (NHWC):
+///   parts → concat → quantize → y8   becomes   int8 parts → concat → y8, a part being
+/// - an int8 tensor a dequantize made it from (the concat requantizes it through a table),
+/// - the resize of such a dequantize (the decoder's upsampling): an int8 → int8 resize that
+///   dequantizes rows, blends them with the float kernel's expressions and quantizes with y8's
+///   parameters, so the 4-byte upsampled tensor is never written,
+/// - else the float part quantized with y8's parameters.
+/// Quantizing is elementwise, so every byte equals the unfused graph's. Only concats with at least
+/// one int8 part are rewritten (the others gain nothing); the float nodes left unread go after.
+func fuseInt8Concats(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
+    var readers: [TensorID: [Int]] = [:], producer: [TensorID: Int] = [:]
+    for (i, n) in nodes.enumerated() {
+        for t in n.inputs { readers[t, default: []].append(i) }
+        for t in n.outputs { producer[t] = i }
+    }
+    let graphOutputs = Set(g.outputs)
+    var drop = Set<Int>(), replace: [Int: [Node]] = [:]
+    for (ci, c) in nodes.enumerated() {
+        guard case .concat(let axis) = c.op, g.tensors[c.outputs[0]].shape.count == 4, axis == 1 || axis == -3,
+              !graphOutputs.contains(c.outputs[0]), let r = readers[c.outputs[0]], r.count == 1,
+              nodes[r[0]].op == .quantize, let yq = g.tensors[nodes[r[0]].outputs[0]].quant else { continue }
+        func dequantized(_ t: TensorID) -> TensorID? {
+            guard let p = producer[t], nodes[p].op == .dequantize, !drop.contains(p) else { return nil }
+            return nodes[p].inputs[0]
+        }
+        var parts: [TensorID] = [], added: [Node] = [], resizes: [Int] = [], int8Parts = 0
+        for t in c.inputs {
+            if let t8 = dequantized(t) {
+                parts.append(t8); int8Parts += 1
+            } else if let p = producer[t], case .resize = nodes[p].op, readers[t] == [ci], !graphOutputs.contains(t),
+                      let x8 = dequantized(nodes[p].inputs[0]) {
+                let p8 = g.addTensor(TensorDesc(name: g.tensors[t].name + ":int8", shape: g.tensors[t].shape, type: .int8, quant: yq))
+                added.append(Node(name: nodes[p].name + ":int8", op: nodes[p].op, inputs: [x8], outputs: [p8]))
+                parts.append(p8); resizes.append(p); int8Parts += 1
+            } else {
+                let p8 = g.addTensor(TensorDesc(name: g.tensors[t].name + ":int8", shape: g.tensors[t].shape, type: .int8, quant: yq))
+                added.append(Node(name: g.tensors[t].name + ":quantize", op: .quantize, inputs: [t], outputs: [p8]))
+                parts.append(p8)
+            }
+        }
+        guard int8Parts > 0 else { continue }
+        replace[ci] = added + [Node(name: c.name + ":int8", op: .concat(axis: 1), inputs: parts, outputs: nodes[r[0]].outputs)]
+        drop.formUnion(resizes + [r[0]])
+    }
+    return nodes.indices.flatMap { i -> [Node] in drop.contains(i) ? [] : (replace[i] ?? [nodes[i]]) }
 }
 
 /// An activation (SiLU, sigmoid, …) right after an int8 conv's dequantize becomes a 256-entry

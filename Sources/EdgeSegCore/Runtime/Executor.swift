@@ -214,7 +214,14 @@ public final class Executor: @unchecked Sendable {
             }
         }
 
-        let tableCount = g.nodes.filter { if case .unary = $0.op { return g.tensors[$0.inputs[0]].type == .int8 }; return false }.count
+        // 1 KiB per activation table, and per int8 concat part (its requantization table)
+        let tableCount = g.nodes.reduce(0) { count, n in
+            switch n.op {
+            case .unary where g.tensors[n.inputs[0]].type == .int8: return count + 1
+            case .concat where g.tensors[n.outputs[0]].type == .int8: return count + n.inputs.count
+            default: return count
+            }
+        }
         int8Tables = .allocate(byteCount: max(1, tableCount) * 1024, alignment: 64)
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
                                 tables: int8Tables, threads: self.threads, convTiles: convTiles, packedConvs: packedConvNodes,
@@ -370,6 +377,8 @@ public final class Executor: @unchecked Sendable {
         case .int8StripReduce(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8AxisScale(let a): a.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8Add(let a): a.run(part: part, parts: parts)
+        case .int8Concat(let c): c.run(part: part, parts: parts)
+        case .int8Resize(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .axisScale(let x, let a, let b, let y, let c, let h, let w):
             f32AxisScale(x, a: a, b: b, y, channels: c, height: h, width: w, part: part, parts: parts)
         case .gemm(let s): runGemm(s, part: part, parts: parts)
@@ -605,6 +614,22 @@ struct Lowering {
                 let d = F32Broadcast(out: shape(n.outputs[0]), a: shape(n.inputs[0]), b: shape(n.inputs[1]))
                 add(.binary(kernelBinary(b), d, try ptr(n.inputs[0]), try ptr(n.inputs[1]), try ptr(n.outputs[0])),
                     work: g.tensors[n.outputs[0]].elementCount)
+            case .concat where g.tensors[n.outputs[0]].type == .int8:
+                let y = n.outputs[0], ys = shape(y), yq = g.tensors[y].quant!
+                var parts: [Int8ConcatStep.Part] = [], at = 0
+                for t in n.inputs {
+                    var table: UnsafePointer<Int8>? = nil
+                    if let q = g.tensors[t].quant, q.scale != yq.scale || q.zeroPoint != yq.zeroPoint {
+                        let tb = (tables + tablesUsed * 1024).assumingMemoryBound(to: Int8.self)
+                        tablesUsed += 1
+                        int8RequantTable(input: q, output: yq, into: tb)
+                        table = UnsafePointer(tb)
+                    }
+                    parts.append(.init(x: try int8Ptr(t), channels: shape(t)[1], offset: at, table: table))
+                    at += shape(t)[1]
+                }
+                add(.int8Concat(Int8ConcatStep(parts: parts, y: try int8Ptr(y), pixels: ys[2] * ys[3], channels: ys[1])),
+                    work: g.tensors[y].elementCount)
             case .concat(let axis):
                 let out = shape(n.outputs[0])
                 let ax = normAxis(axis, out.count)!
@@ -676,11 +701,17 @@ struct Lowering {
                                       padTop: a.pads[0], padLeft: a.pads[1], padBottom: a.pads[2], padRight: a.pads[3],
                                       isMax: a.kind == .max, countIncludePad: a.countIncludePad)
                 add(.pool(ps, try ptr(n.inputs[0]), try ptr(n.outputs[0])), work: g.tensors[n.outputs[0]].elementCount * a.kernel[0] * a.kernel[1])
+            case .resize(let a) where g.tensors[n.inputs[0]].type == .int8:
+                let s = shape(n.inputs[0]), o = shape(n.outputs[0])
+                boundaryTile = max(boundaryTile, Int8ResizeStep.scratchBytes(channels: s[1], inWidth: s[3], outWidth: o[3]))
+                add(.int8Resize(Int8ResizeStep(x: try int8Ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0]), channels: s[1],
+                                               inHeight: s[2], inWidth: s[3], outHeight: o[2], outWidth: o[3],
+                                               transform: kernelTransform(a.transform), input: g.tensors[n.inputs[0]].quant!,
+                                               output: g.tensors[n.outputs[0]].quant!, vector: vectorBoundaries)),
+                    work: g.tensors[n.outputs[0]].elementCount * 4)
             case .resize(let a):
                 let s = shape(n.inputs[0]), o = shape(n.outputs[0])
-                let t: F32CoordinateTransform
-                switch a.transform { case .halfPixel: t = .halfPixel; case .alignCorners: t = .alignCorners
-                case .asymmetric: t = .asymmetric; case .pytorchHalfPixel: t = .pytorchHalfPixel }
+                let t = kernelTransform(a.transform)
                 let nm: F32NearestRounding
                 switch a.nearestMode { case .floor: nm = .floor; case .ceil: nm = .ceil
                 case .roundPreferFloor: nm = .roundPreferFloor; case .roundPreferCeil: nm = .roundPreferCeil }

@@ -79,6 +79,23 @@ func checkExecutableTypes(_ g: Graph) throws {
                 throw ExecutorError("node '\(n.name)': axisScale runs on an int8 [1,C,H,W] input and output with one scale and zero point each, and float32 gates")
             }
             int8Allowed.formUnion([n.inputs[0], n.outputs[0]])
+        case .resize(let a) where g.tensors[n.inputs[0]].type == .int8:
+            // An upsampling before an int8 concat (quantize pass): int8 → int8, batch 1, same channels.
+            let xs = g.tensors[n.inputs[0]].shape, ys = g.tensors[n.outputs[0]].shape
+            guard a.mode == .linear, n.inputs.count == 1, isActivationQuant(n.inputs[0]), isActivationQuant(n.outputs[0]),
+                  xs.count == 4, ys.count == 4, xs[0] == 1, ys[0] == 1, xs[1] == ys[1], xs[2] > 0, xs[3] > 0 else {
+                throw ExecutorError("node '\(n.name)': an int8 resize needs a linear resize of an int8 [1,C,H,W] input to an int8 [1,C,H',W'] output, each with one scale and zero point")
+            }
+            int8Allowed.formUnion([n.inputs[0], n.outputs[0]])
+        case .concat(let axis) where g.tensors[n.outputs[0]].type == .int8:
+            let ys = g.tensors[n.outputs[0]].shape
+            guard ys.count == 4, axis == 1 || axis == -3, isActivationQuant(n.outputs[0]),
+                  n.inputs.allSatisfy({ let s = g.tensors[$0].shape
+                      return isActivationQuant($0) && s.count == 4 && s[0] == ys[0] && s[2] == ys[2] && s[3] == ys[3] }),
+                  n.inputs.reduce(0, { $0 + g.tensors[$1].shape[1] }) == ys[1] else {
+                throw ExecutorError("node '\(n.name)': an int8 concat joins int8 4-D tensors over channels into an int8 output, each with one scale and zero point")
+            }
+            int8Allowed.formUnion(n.inputs + n.outputs)
         case .conv, .gemm:
             // Half-precision weights (`--precision fp16`) are widened to float32 at load.
             if g.tensors[n.inputs[1]].type == .float16, g.constants[n.inputs[1]] != nil { int8Allowed.insert(n.inputs[1]) }
@@ -94,10 +111,24 @@ func checkExecutableTypes(_ g: Graph) throws {
         switch n.op {
         case .conv, .dequantize, .unary, .reduce, .axisScale: break
         case .binary(.add) where g.tensors[n.outputs[0]].type == .int8: break
+        case .concat where g.tensors[n.outputs[0]].type == .int8: break
+        case .resize where g.tensors[n.inputs[0]].type == .int8: break
         default:
             for t in n.inputs where g.tensors[t].type == .int8 {
-                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize, activation tables, strip pools, axis scales and int8 adds may read")
+                throw ExecutorError("node '\(n.name)': reads int8 tensor '\(name(t))', which only int8 convs, dequantize, activation tables, strip pools, axis scales, int8 adds, concats and resizes may read")
             }
+        }
+        // Only the int8 kernels checked above write int8 tensors (a float kernel would write 4-byte
+        // values over a 1-byte tensor); those keyed on their input type need an int8 input.
+        let inputIsInt8 = n.inputs.first.map { g.tensors[$0].type == .int8 } ?? false
+        let writesInt8: Bool
+        switch n.op {
+        case .quantize, .binary(.add), .concat: writesInt8 = true   // checked above with their outputs
+        case .conv, .unary, .axisScale, .resize: writesInt8 = inputIsInt8
+        default: writesInt8 = false
+        }
+        if !writesInt8, let t = n.outputs.first(where: { g.tensors[$0].type == .int8 }) {
+            throw ExecutorError("node '\(n.name)': writes int8 tensor '\(name(t))', which only quantize and the int8 kernels may write")
         }
     }
     for t in g.inputs + g.outputs where g.tensors[t].type != .float32 {
@@ -406,10 +437,6 @@ func int8TableFromFloatKernel(_ act: F32Activation, input: QuantParams, output: 
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buf in
         let y = buf.baseAddress!
         int8FloatTable(act, input: input, into: y)
-        for i in 0..<256 {   // the quantize step's float arithmetic, lane for lane (NaN → −128 as there)
-            let t = y[i] / output.scale[0]
-            let v = t.isNaN ? -1e6 : max(-1_048_576, min(1_048_576, t))
-            table[i] = Int8(max(-128, min(127, v.rounded(.toNearestOrEven) + Float(output.zeroPoint[0]))))
-        }
+        for i in 0..<256 { table[i] = int8QuantizeValue(y[i], output) }
     }
 }

@@ -45,6 +45,8 @@ enum StepKind {
     case int8StripReduce(Int8StripReduceStep)
     case int8AxisScale(Int8AxisScaleStep)
     case int8Add(Int8AddStep)
+    case int8Concat(Int8ConcatStep)
+    case int8Resize(Int8ResizeStep)
     case axisScale(x: UnsafeMutablePointer<Float>, a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>,
                    y: UnsafeMutablePointer<Float>, channels: Int, height: Int, width: Int)
     case gemm(GemmStep)
@@ -68,6 +70,15 @@ struct Step {
     var kind: StepKind
     var node: Int
     var parallel: Bool
+}
+
+func kernelTransform(_ t: CoordinateTransform) -> F32CoordinateTransform {
+    switch t {
+    case .halfPixel: return .halfPixel
+    case .alignCorners: return .alignCorners
+    case .asymmetric: return .asymmetric
+    case .pytorchHalfPixel: return .pytorchHalfPixel
+    }
 }
 
 func kernelActivation(_ u: UnaryOp?) -> F32Activation {

@@ -42,11 +42,18 @@ private func nearestIndex(_ x: Float, _ len: Int, _ r: F32NearestRounding) -> In
 
 @inline(__always)
 private func linearTap(_ o: Int, _ inLen: Int, _ outLen: Int, _ t: F32CoordinateTransform) -> (Int, Int, Float) {
+    let (i0, f) = f32ResizeLinearTap(o, inLen: inLen, outLen: outLen, t)
+    return (i0, Swift.min(i0 + 1, inLen - 1), f)
+}
+
+/// Linear resize tap of output index `o`: the lower source index (the upper one is
+/// min(i0 + 1, inLen − 1)) and the upper one's weight.
+@inline(__always)
+public func f32ResizeLinearTap(_ o: Int, inLen: Int, outLen: Int, _ t: F32CoordinateTransform) -> (i0: Int, f: Float) {
     var x = f32ResizeSource(o, inLen: inLen, outLen: outLen, t)
     x = Swift.max(0, Swift.min(x, Float(inLen - 1)))
     let i0 = Swift.min(Int(x), inLen - 1)
-    let i1 = Swift.min(i0 + 1, inLen - 1)
-    return (i0, i1, x - Float(i0))
+    return (i0, x - Float(i0))
 }
 
 /// Per-thread scratch (floats) the table-driven `f32Resize` needs for an output `outWidth` wide:

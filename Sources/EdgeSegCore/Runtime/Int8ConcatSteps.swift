@@ -1,0 +1,112 @@
+// A channel concat assembled in int8 NHWC (the quantize pass's `fuseInt8Concats`): its parts
+// are int8 tensors, requantized through a table when their parameters differ from the output's,
+// and the upsampling resizes before it run int8 → int8 here instead of writing float tensors.
+
+import EdgeSegKernels
+
+/// int8 NHWC concat over channels: every output pixel gets each part's channels in order.
+struct Int8ConcatStep {
+    struct Part {
+        var x: UnsafeMutablePointer<Int8>
+        var channels: Int, offset: Int
+        /// 256 bytes: requantization (index q + 128); nil when the part already has the output's parameters.
+        var table: UnsafePointer<Int8>?
+    }
+    var parts: [Part]
+    var y: UnsafeMutablePointer<Int8>
+    var pixels: Int, channels: Int
+
+    func run(part: Int, parts count: Int) {
+        let r = f32PartRange(pixels, part, count)
+        for p in parts {
+            let C = p.channels
+            if let table = p.table {
+                for i in r {
+                    let src = p.x + i * C, dst = y + i * channels + p.offset
+                    for c in 0..<C { dst[c] = table[Int(src[c]) + 128] }
+                }
+            } else {
+                for i in r { (y + i * channels + p.offset).update(from: p.x + i * C, count: C) }
+            }
+        }
+    }
+}
+
+/// int8 NHWC → int8 NHWC linear resize with the unfused graph's float arithmetic: input rows are
+/// dequantized by the dequantize step (to channel planes), resized horizontally with the float
+/// kernel's expressions into a two-row cache, blended vertically, and each output row quantized
+/// by the quantize step. Threads split the output rows.
+struct Int8ResizeStep {
+    var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
+    var channels: Int, inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
+    var transform: F32CoordinateTransform
+    var input: QuantParams, output: QuantParams
+    var vector: Bool
+
+    /// Per-thread scratch: the boundary steps' tile, then floats (a dequantized input row, two
+    /// resized rows, one blended row, the column taps).
+    static func scratchBytes(channels C: Int, inWidth: Int, outWidth W: Int) -> Int {
+        int8BoundaryTileBytes(channels: C) + 4 * (C * inWidth + 3 * C * W + 3 * W)
+    }
+
+    func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
+        let rows = f32PartRange(outHeight, part, parts)
+        if rows.isEmpty { return }
+        let C = channels, W = outWidth, tileBytes = int8BoundaryTileBytes(channels: C)
+        let tile = scratch.assumingMemoryBound(to: Int8.self)
+        let deq = (scratch + tileBytes).assumingMemoryBound(to: Float.self)
+        let rowA = deq + C * inWidth, rowB = rowA + C * W, blend = rowB + C * W
+        let w0 = blend + C * W, w1 = w0 + W
+        let x0 = UnsafeMutableRawPointer(w1 + W).assumingMemoryBound(to: Int32.self)
+        // x1 = min(x0 + 1, inW − 1) and fx, as `f32Resize` tables them
+        for ox in 0..<W {
+            let t = f32ResizeLinearTap(ox, inLen: inWidth, outLen: W, transform)
+            x0[ox] = Int32(truncatingIfNeeded: t.i0); w0[ox] = 1 - t.f; w1[ox] = t.f
+        }
+        func boundary(_ f: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ pixels: Int, _ p: QuantParams) -> Int8BoundaryStep {
+            Int8BoundaryStep(float: f, int8: q, batch: 1, channels: C, pixels: pixels, scale: p.scale[0], zeroPoint: p.zeroPoint[0],
+                             tileBytes: tileBytes, vector: vector)
+        }
+        func fill(_ h: UnsafeMutablePointer<Float>, _ iy: Int) {
+            boundary(deq, x + iy * inWidth * C, inWidth, input).dequantize(part: 0, parts: 1, tile: tile)
+            let last = inWidth - 1
+            for c in 0..<C {
+                let r = deq + c * inWidth, out = h + c * W
+                for ox in 0..<W {
+                    let i0 = Int(x0[ox])
+                    out[ox] = r[i0] * w0[ox] + r[min(i0 + 1, last)] * w1[ox]
+                }
+            }
+        }
+        var tagA = -1, tagB = -1
+        for oy in rows {
+            let t = f32ResizeLinearTap(oy, inLen: inHeight, outLen: outHeight, transform)
+            let y0 = t.i0, y1 = min(t.i0 + 1, inHeight - 1), fy = t.f, gy = 1 - fy
+            let r0: UnsafeMutablePointer<Float>, r1: UnsafeMutablePointer<Float>
+            if tagA == y0 { r0 = rowA } else if tagB == y0 { r0 = rowB }
+            else if tagA == y1 { fill(rowB, y0); tagB = y0; r0 = rowB }
+            else { fill(rowA, y0); tagA = y0; r0 = rowA }
+            if tagA == y1 { r1 = rowA } else if tagB == y1 { r1 = rowB }
+            else if r0 == rowA { fill(rowB, y1); tagB = y1; r1 = rowB }
+            else { fill(rowA, y1); tagA = y1; r1 = rowA }
+            for i in 0..<(C * W) { blend[i] = r0[i] * gy + r1[i] * fy }
+            boundary(blend, y + oy * W * C, W, output).quantize(part: 0, parts: 1, tile: tile)
+        }
+    }
+}
+
+/// Requantization table from `input` to `output` parameters: the dequantize step's value, then
+/// the quantize step's rounding and saturation (what dequantize → quantize does per byte).
+func int8RequantTable(input: QuantParams, output: QuantParams, into table: UnsafeMutablePointer<Int8>) {
+    for i in 0..<256 {
+        table[i] = int8QuantizeValue(Float(Int32(i) - 128 - input.zeroPoint[0]) * input.scale[0], output)
+    }
+}
+
+/// The quantize step's arithmetic on one value (NaN → −2^20 → −128 as there).
+@inline(__always)
+func int8QuantizeValue(_ x: Float, _ q: QuantParams) -> Int8 {
+    let t = x / q.scale[0]
+    let v = t.isNaN ? -1_048_576 : max(-1_048_576, min(1_048_576, t))
+    return Int8(max(-128, min(127, v.rounded(.toNearestOrEven) + Float(q.zeroPoint[0]))))
+}
