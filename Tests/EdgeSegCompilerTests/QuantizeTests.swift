@@ -372,11 +372,20 @@ import EdgeSegKernels
         #expect(int8(plain, { if case .concat = $0 { true } else { false } }) == 0)
         let h = opHistogram(fused), hp = opHistogram(plain)
         #expect(h["dequantize"]! < hp["dequantize"]!, "\(h) vs \(hp)")
+        // A resize read by the concat alone runs inside the concat step, straight into its slice;
+        // one with another reader (here a dequantize to a second output) runs as its own step.
+        var shared = fused
+        let r8 = fused.nodes.first { if case .resize = $0.op { return true } else { return false } }!.outputs[0]
+        let r32 = shared.addTensor(TensorDesc(name: "resized", shape: fused.tensors[r8].shape))
+        shared.nodes.append(Node(name: "resized:dequantize", op: .dequantize, inputs: [r8], outputs: [r32]))
+        shared.outputs.append(r32)
         let reloaded = try readModelFile(writeModelFile(fused))
         for sample in samples(b.g, count: 3, seed: 12) {
             for threads in [1, 2] {
                 let want = try run(plain, sample), got = try run(reloaded, sample, threads: threads)
                 #expect(want == got, "max |Δ| \(zip(want, got).map { abs($0 - $1) }.max() ?? 0) at \(threads) threads")
+                let both = try run(shared, sample, threads: threads)
+                #expect(Array(both.prefix(want.count)) == want)
             }
         }
     }

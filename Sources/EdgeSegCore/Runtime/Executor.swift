@@ -377,7 +377,7 @@ public final class Executor: @unchecked Sendable {
         case .int8StripReduce(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8AxisScale(let a): a.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8Add(let a): a.run(part: part, parts: parts)
-        case .int8Concat(let c): c.run(part: part, parts: parts)
+        case .int8Concat(let c): c.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .int8Resize(let r): r.run(part: part, parts: parts, scratch: int8Scratch + part * int8ScratchStride)
         case .axisScale(let x, let a, let b, let y, let c, let h, let w):
             f32AxisScale(x, a: a, b: b, y, channels: c, height: h, width: w, part: part, parts: parts)
@@ -536,6 +536,8 @@ struct Lowering {
         var kernels: [Int8ConvKernel] = []
         var boundaryTile = 0
         var tablesUsed = 0
+        var intoConcat: [TensorID: Int8ResizeStep] = [:]
+        let readerNodes = tensorReaders(g)
         let vectorBoundaries = int8BoundaryBlocksAvailable() && Int8Path.preferred() == .vnni
         let par = threads > 1
         for (i, n) in g.nodes.enumerated() {
@@ -616,8 +618,14 @@ struct Lowering {
                     work: g.tensors[n.outputs[0]].elementCount)
             case .concat where g.tensors[n.outputs[0]].type == .int8:
                 let y = n.outputs[0], ys = shape(y), yq = g.tensors[y].quant!
-                var parts: [Int8ConcatStep.Part] = [], at = 0
+                var parts: [Int8ConcatStep.Part] = [], resized: [Int8ResizeStep] = [], at = 0
                 for t in n.inputs {
+                    if var r = intoConcat.removeValue(forKey: t) {
+                        r.y = try int8Ptr(y) + at; r.outStride = ys[1]
+                        resized.append(r)
+                        at += shape(t)[1]
+                        continue
+                    }
                     var table: UnsafePointer<Int8>? = nil
                     if let q = g.tensors[t].quant, q.scale != yq.scale || q.zeroPoint != yq.zeroPoint {
                         let tb = (tables + tablesUsed * 1024).assumingMemoryBound(to: Int8.self)
@@ -628,7 +636,7 @@ struct Lowering {
                     parts.append(.init(x: try int8Ptr(t), channels: shape(t)[1], offset: at, table: table))
                     at += shape(t)[1]
                 }
-                add(.int8Concat(Int8ConcatStep(parts: parts, y: try int8Ptr(y), pixels: ys[2] * ys[3], channels: ys[1])),
+                add(.int8Concat(Int8ConcatStep(parts: parts, resized: resized, y: try int8Ptr(y), pixels: ys[2] * ys[3], channels: ys[1])),
                     work: g.tensors[y].elementCount)
             case .concat(let axis):
                 let out = shape(n.outputs[0])
@@ -702,13 +710,17 @@ struct Lowering {
                                       isMax: a.kind == .max, countIncludePad: a.countIncludePad)
                 add(.pool(ps, try ptr(n.inputs[0]), try ptr(n.outputs[0])), work: g.tensors[n.outputs[0]].elementCount * a.kernel[0] * a.kernel[1])
             case .resize(let a) where g.tensors[n.inputs[0]].type == .int8:
-                let s = shape(n.inputs[0]), o = shape(n.outputs[0])
+                let s = shape(n.inputs[0]), o = shape(n.outputs[0]), y = n.outputs[0]
                 boundaryTile = max(boundaryTile, Int8ResizeStep.scratchBytes(channels: s[1], inWidth: s[3], outWidth: o[3]))
-                add(.int8Resize(Int8ResizeStep(x: try int8Ptr(n.inputs[0]), y: try int8Ptr(n.outputs[0]), channels: s[1],
-                                               inHeight: s[2], inWidth: s[3], outHeight: o[2], outWidth: o[3],
-                                               transform: kernelTransform(a.transform), input: g.tensors[n.inputs[0]].quant!,
-                                               output: g.tensors[n.outputs[0]].quant!, vector: vectorBoundaries)),
-                    work: g.tensors[n.outputs[0]].elementCount * 4)
+                let step = Int8ResizeStep(x: try int8Ptr(n.inputs[0]), y: try int8Ptr(y), channels: s[1],
+                                          inHeight: s[2], inWidth: s[3], outHeight: o[2], outWidth: o[3], outStride: s[1],
+                                          transform: kernelTransform(a.transform), input: g.tensors[n.inputs[0]].quant!,
+                                          output: g.tensors[y].quant!, vector: vectorBoundaries)
+                if int8ResizeRunsInConcat(g, i, readers: readerNodes) != nil {
+                    intoConcat[y] = step
+                } else {
+                    add(.int8Resize(step), work: g.tensors[y].elementCount * 4)
+                }
             case .resize(let a):
                 let s = shape(n.inputs[0]), o = shape(n.outputs[0])
                 let t = kernelTransform(a.transform)

@@ -4,7 +4,8 @@
 
 import EdgeSegKernels
 
-/// int8 NHWC concat over channels: every output pixel gets each part's channels in order.
+/// int8 NHWC concat over channels: every output pixel gets each part's channels in order. A part
+/// the quantize pass made by resizing (read by nothing else) is resized straight into its slice.
 struct Int8ConcatStep {
     struct Part {
         var x: UnsafeMutablePointer<Int8>
@@ -13,10 +14,12 @@ struct Int8ConcatStep {
         var table: UnsafePointer<Int8>?
     }
     var parts: [Part]
+    var resized: [Int8ResizeStep]
     var y: UnsafeMutablePointer<Int8>
     var pixels: Int, channels: Int
 
-    func run(part: Int, parts count: Int) {
+    func run(part: Int, parts count: Int, scratch: UnsafeMutableRawPointer) {
+        for r in resized { r.run(part: part, parts: count, scratch: scratch) }
         let r = f32PartRange(pixels, part, count)
         for p in parts {
             let C = p.channels
@@ -35,18 +38,20 @@ struct Int8ConcatStep {
 /// int8 NHWC → int8 NHWC linear resize with the unfused graph's float arithmetic: input rows are
 /// dequantized by the dequantize step (to channel planes), resized horizontally with the float
 /// kernel's expressions into a two-row cache, blended vertically, and each output row quantized
-/// by the quantize step. Threads split the output rows.
+/// by the quantize step. Threads split the output rows. `outStride`: bytes from one output pixel
+/// to the next (the concat's channel count when writing into its slice).
 struct Int8ResizeStep {
     var x: UnsafeMutablePointer<Int8>, y: UnsafeMutablePointer<Int8>
     var channels: Int, inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int
+    var outStride: Int
     var transform: F32CoordinateTransform
     var input: QuantParams, output: QuantParams
     var vector: Bool
 
     /// Per-thread scratch: the boundary steps' tile, then floats (a dequantized input row, two
-    /// resized rows, one blended row, the column taps).
+    /// resized rows, one blended row, the column taps), then one quantized row for a strided output.
     static func scratchBytes(channels C: Int, inWidth: Int, outWidth W: Int) -> Int {
-        int8BoundaryTileBytes(channels: C) + 4 * (C * inWidth + 3 * C * W + 3 * W)
+        int8BoundaryTileBytes(channels: C) + 4 * (C * inWidth + 3 * C * W + 3 * W) + C * W
     }
 
     func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
@@ -58,6 +63,7 @@ struct Int8ResizeStep {
         let rowA = deq + C * inWidth, rowB = rowA + C * W, blend = rowB + C * W
         let w0 = blend + C * W, w1 = w0 + W
         let x0 = UnsafeMutableRawPointer(w1 + W).assumingMemoryBound(to: Int32.self)
+        let packed = UnsafeMutableRawPointer(x0 + W).assumingMemoryBound(to: Int8.self)
         // x1 = min(x0 + 1, inW − 1) and fx, as `f32Resize` tables them
         for ox in 0..<W {
             let t = f32ResizeLinearTap(ox, inLen: inWidth, outLen: W, transform)
@@ -90,9 +96,33 @@ struct Int8ResizeStep {
             else if r0 == rowA { fill(rowB, y1); tagB = y1; r1 = rowB }
             else { fill(rowA, y1); tagA = y1; r1 = rowA }
             for i in 0..<(C * W) { blend[i] = r0[i] * gy + r1[i] * fy }
-            boundary(blend, y + oy * W * C, W, output).quantize(part: 0, parts: 1, tile: tile)
+            if outStride == C {
+                boundary(blend, y + oy * W * C, W, output).quantize(part: 0, parts: 1, tile: tile)
+            } else {
+                boundary(blend, packed, W, output).quantize(part: 0, parts: 1, tile: tile)
+                let row = y + oy * W * outStride
+                for ox in 0..<W { (row + ox * outStride).update(from: packed + ox * C, count: C) }
+            }
         }
     }
+}
+
+/// The node that runs node `i`'s work: an int8 resize read only by a later int8 concat is run by
+/// that concat's step, straight into its slice (the resize's own tensor is never written). The
+/// planner keeps the resize's input alive until then; the executor lowers it there.
+func int8ResizeRunsInConcat(_ g: Graph, _ i: Int, readers: [TensorID: [Int]]) -> Int? {
+    let n = g.nodes[i]
+    guard case .resize = n.op, g.tensors[n.inputs[0]].type == .int8, !g.outputs.contains(n.outputs[0]),
+          let r = readers[n.outputs[0]], r.count == 1, r[0] > i, case .concat = g.nodes[r[0]].op,
+          g.tensors[g.nodes[r[0]].outputs[0]].type == .int8 else { return nil }
+    return r[0]
+}
+
+/// Every node reading each tensor (once per node).
+func tensorReaders(_ g: Graph) -> [TensorID: [Int]] {
+    var readers: [TensorID: [Int]] = [:]
+    for (i, n) in g.nodes.enumerated() { for t in Set(n.inputs) { readers[t, default: []].append(i) } }
+    return readers
 }
 
 /// Requantization table from `input` to `output` parameters: the dequantize step's value, then

@@ -29,6 +29,10 @@ public func planMemory(_ g: Graph, inPlace: Bool = true) -> MemoryPlan {
     let forever = g.nodes.count
     var lastUse = [Int](repeating: -1, count: nt)
     for (i, n) in g.nodes.enumerated() { for t in n.inputs { lastUse[t] = i } }
+    let readers = tensorReaders(g)
+    for i in g.nodes.indices {
+        if let k = int8ResizeRunsInConcat(g, i, readers: readers) { lastUse[g.nodes[i].inputs[0]] = max(lastUse[g.nodes[i].inputs[0]], k) }
+    }
     for t in g.outputs { lastUse[t] = forever }
     // Graph inputs are written once by the caller and read on every run: never reuse them.
     for t in g.inputs { lastUse[t] = forever }
