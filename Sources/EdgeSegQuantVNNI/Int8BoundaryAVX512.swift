@@ -77,18 +77,49 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
                                     dst: UnsafeMutablePointer<Int8>, scale: Float, zeroPoint: Int32) {
   let sc = _mm512_set1_ps(scale), big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
   let zp = _mm512_set1_epi32(zeroPoint), lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
+  // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
+  @inline(__always) func q16(_ x: __m512) -> __m128i {
+    let v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
+    let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp)
+    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
+  }
+  if channels == 3 {
+    // The RGB input: three planes' 16 bytes interleaved by byte shuffles into 48 (the 16×16
+    // transpose and 16 masked 3-byte stores cost 3× the divides).
+    var p = 0
+    while p < pixels {
+      let n = min(16, pixels - p), mask = __mmask16(truncatingIfNeeded: (1 << n) - 1)
+      let r = q16(_mm512_maskz_loadu_ps(mask, src + p)), g = q16(_mm512_maskz_loadu_ps(mask, src + planeStride + p))
+      let b = q16(_mm512_maskz_loadu_ps(mask, src + 2 * planeStride + p))
+      let out = dst + 3 * p
+      for k in 0..<3 {
+        let v = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(r, rgbInterleave[3 * k]), _mm_shuffle_epi8(g, rgbInterleave[3 * k + 1])),
+                             _mm_shuffle_epi8(b, rgbInterleave[3 * k + 2]))
+        let bytes = min(16, 3 * n - 16 * k)
+        if bytes <= 0 { break }
+        _mm_mask_storeu_epi8(out + 16 * k, __mmask16(truncatingIfNeeded: (1 << bytes) - 1), v)
+      }
+      p += 16
+    }
+    return
+  }
   forEachBoundaryTile16(pixels: pixels, channels: channels) { m, t in
     for c in 0..<16 {
       guard c < t.channels else { m[c] = _mm_setzero_si128(); continue }
-      let x = _mm512_maskz_loadu_ps(t.pixMask, src + (t.c0 + c) * planeStride + t.p)
-      // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
-      let v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
-      let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp)
-      m[c] = _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
+      m[c] = q16(_mm512_maskz_loadu_ps(t.pixMask, src + (t.c0 + c) * planeStride + t.p))
     }
     transpose16x16(m)
     for j in 0..<t.pixels { _mm_mask_storeu_epi8(dst + (t.p + j) * channels + t.c0, t.chMask, m[j]) }
   }
+}
+
+/// pshufb indices that interleave three 16-byte channel vectors into 48 bytes: [3k + c] picks
+/// channel c's bytes for output bytes 16k…16k+15 (byte j = 3·pixel + channel; 0x80 → 0).
+let rgbInterleave: [__m128i] = (0..<9).map { i in
+  let k = i / 3, c = i % 3
+  var idx = [Int8](repeating: -128, count: 16)
+  for j in 0..<16 where (16 * k + j) % 3 == c { idx[j] = Int8((16 * k + j) / 3) }
+  return idx.withUnsafeBytes { $0.loadUnaligned(as: __m128i.self) }
 }
 
 /// int8 NHWC rows → float NCHW planes: the inverse walk of `int8QuantizeBlockAVX512`.
