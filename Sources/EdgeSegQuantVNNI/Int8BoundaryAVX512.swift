@@ -51,21 +51,29 @@ struct BoundaryTile16 {
 }
 
 /// Walks `pixels` × `channels` in tiles of 16 × 16 with a 16-register scratch matrix for the
-/// transpose (both boundary directions share it).
+/// transpose (both boundary directions share it): per span of 256 pixels, channel block by
+/// channel block, so the float side moves through 16 planes 1 KB at a time. Channel-inner order
+/// touched every plane per 16 pixels, and planes of 32×32 or 128×128 floats lie a multiple of
+/// 4 KB apart: all in one L1 set (the demo's 320-channel dequantize ran at 4 cycles a value).
 @inline(__always)
 func forEachBoundaryTile16(pixels: Int, channels: Int, _ body: (UnsafeMutablePointer<__m128i>, BoundaryTile16) -> Void) {
   withUnsafeTemporaryAllocation(of: __m128i.self, capacity: 16) { buf in
-    var p = 0
-    while p < pixels {
-      let np = min(16, pixels - p)
+    var span = 0
+    while span < pixels {
+      let end = min(span + 256, pixels)
       var c0 = 0
       while c0 < channels {
         let nc = min(16, channels - c0)
-        body(buf.baseAddress!, BoundaryTile16(p: p, pixels: np, pixMask: __mmask16(truncatingIfNeeded: (1 << np) - 1),
-                                              c0: c0, channels: nc, chMask: __mmask16(truncatingIfNeeded: (1 << nc) - 1)))
+        var p = span
+        while p < end {
+          let np = min(16, end - p)
+          body(buf.baseAddress!, BoundaryTile16(p: p, pixels: np, pixMask: __mmask16(truncatingIfNeeded: (1 << np) - 1),
+                                                c0: c0, channels: nc, chMask: __mmask16(truncatingIfNeeded: (1 << nc) - 1)))
+          p += 16
+        }
         c0 += 16
       }
-      p += 16
+      span = end
     }
   }
 }

@@ -7,7 +7,7 @@ import Testing
   @Test(.enabled(if: int8BoundaryBlocksAvailable(), "no AVX-512 on this CPU: the executor's portable step runs"))
   func quantizeAndDequantizeBlocksMatchTheFormula() {
     var rng = QuantTestRNG(seed: 77)
-    for (channels, pixels) in [(1, 1), (3, 17), (16, 16), (19, 33), (40, 5), (33, 64)] {
+    for (channels, pixels) in [(1, 1), (3, 17), (16, 16), (19, 33), (40, 5), (33, 64), (21, 600), (3, 301)] {
       let planeStride = pixels + rng.int(0...3)
       let scale = 0.01 + rng.unit() * 0.2, zp = Int32(rng.int(-128...127))
       var x = [Float](repeating: 0, count: channels * planeStride)
