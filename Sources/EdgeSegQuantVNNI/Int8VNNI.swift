@@ -71,6 +71,117 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
   put(8, c8); put(9, c9); put(10, c10); put(11, c11); put(12, c12); put(13, c13); put(14, c14); put(15, c15)
 }
 
+/// int8 GEMM tile, MR = 12 rows × NR = 32 channels (two blocks of the [kQuads][16 ch][4] weight
+/// layout, `blockStride` bytes apart), for long K: per k-quad 2 weight loads + 12 broadcasts feed
+/// 24 vpdpbusd (the 16 × 16 tile needs 17 loads for 16), and K is unrolled by 4 quads so the 12
+/// row addresses are formed once per 16 bytes (byte offsets 0, 4, 8, 12 ride in the displacement)
+/// instead of once per quad: the per-quad address chain on the integer ports, not vpdpbusd,
+/// bounded the 16 × 16 loop. Partial sums, modes, output stage and masks as `int8TileVNNI`, per
+/// half: `partial1` / `cols1` belong to the second block; cols1 ≤ 0 (an odd last block, run on
+/// duplicated weights) stores nothing of that half, and its partial sums go to a spare area.
+@_cdecl("edgeseg_int8_tile_vnni_wide")
+public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, blockStride: Int,
+                             kQuads: Int, partial0: UnsafeMutableRawPointer, partial1: UnsafeMutableRawPointer, mode: Int,
+                             bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                             multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                             zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                             out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int) {
+  @inline(__always) func mask(_ cols: Int) -> __mmask16 {
+    cols >= 16 ? 0xFFFF : (cols <= 0 ? 0 : __mmask16(truncatingIfNeeded: (1 << cols) - 1))
+  }
+  let lanes0 = mask(cols0), lanes1 = mask(cols1)
+  var a0: __m512i, b0: __m512i
+  if mode & 1 != 0 {
+    a0 = partial0.load(as: __m512i.self); b0 = partial1.load(as: __m512i.self)
+  } else {
+    a0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes0, bias), _mm512_maskz_loadu_epi32(lanes0, correction))
+    b0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes1, bias + 64), _mm512_maskz_loadu_epi32(lanes1, correction + 64))
+  }
+  var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
+  var b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0, b8 = b0, b9 = b0, b10 = b0, b11 = b0
+  if mode & 1 != 0 {
+    @inline(__always) func p(_ base: UnsafeMutableRawPointer, _ r: Int) -> __m512i {
+      base.load(fromByteOffset: r * 64, as: __m512i.self)
+    }
+    a1 = p(partial0, 1); a2 = p(partial0, 2); a3 = p(partial0, 3); a4 = p(partial0, 4); a5 = p(partial0, 5)
+    a6 = p(partial0, 6); a7 = p(partial0, 7); a8 = p(partial0, 8); a9 = p(partial0, 9); a10 = p(partial0, 10)
+    a11 = p(partial0, 11)
+    b1 = p(partial1, 1); b2 = p(partial1, 2); b3 = p(partial1, 3); b4 = p(partial1, 4); b5 = p(partial1, 5)
+    b6 = p(partial1, 6); b7 = p(partial1, 7); b8 = p(partial1, 8); b9 = p(partial1, 9); b10 = p(partial1, 10)
+    b11 = p(partial1, 11)
+  }
+  let s = panelStride
+  var x0 = panel, w0 = weights, w1 = weights + blockStride
+  // one k-quad at byte offset o of every row pointer and o·16 of the weight pointers
+  @inline(__always) func quad(_ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer, _ r2: UnsafeRawPointer,
+                              _ r3: UnsafeRawPointer, _ r4: UnsafeRawPointer, _ r5: UnsafeRawPointer,
+                              _ r6: UnsafeRawPointer, _ r7: UnsafeRawPointer, _ r8: UnsafeRawPointer,
+                              _ r9: UnsafeRawPointer, _ r10: UnsafeRawPointer, _ r11: UnsafeRawPointer,
+                              _ wa: UnsafeRawPointer, _ wb: UnsafeRawPointer, _ o: Int) {
+    let u = wa.loadUnaligned(fromByteOffset: o * 16, as: __m512i.self)
+    let v = wb.loadUnaligned(fromByteOffset: o * 16, as: __m512i.self)
+    @inline(__always) func x(_ r: UnsafeRawPointer) -> __m512i {
+      _mm512_set1_epi32(r.loadUnaligned(fromByteOffset: o, as: Int32.self))
+    }
+    var t = x(r0); a0 = _mm512_dpbusd_epi32(a0, t, u); b0 = _mm512_dpbusd_epi32(b0, t, v)
+    t = x(r1); a1 = _mm512_dpbusd_epi32(a1, t, u); b1 = _mm512_dpbusd_epi32(b1, t, v)
+    t = x(r2); a2 = _mm512_dpbusd_epi32(a2, t, u); b2 = _mm512_dpbusd_epi32(b2, t, v)
+    t = x(r3); a3 = _mm512_dpbusd_epi32(a3, t, u); b3 = _mm512_dpbusd_epi32(b3, t, v)
+    t = x(r4); a4 = _mm512_dpbusd_epi32(a4, t, u); b4 = _mm512_dpbusd_epi32(b4, t, v)
+    t = x(r5); a5 = _mm512_dpbusd_epi32(a5, t, u); b5 = _mm512_dpbusd_epi32(b5, t, v)
+    t = x(r6); a6 = _mm512_dpbusd_epi32(a6, t, u); b6 = _mm512_dpbusd_epi32(b6, t, v)
+    t = x(r7); a7 = _mm512_dpbusd_epi32(a7, t, u); b7 = _mm512_dpbusd_epi32(b7, t, v)
+    t = x(r8); a8 = _mm512_dpbusd_epi32(a8, t, u); b8 = _mm512_dpbusd_epi32(b8, t, v)
+    t = x(r9); a9 = _mm512_dpbusd_epi32(a9, t, u); b9 = _mm512_dpbusd_epi32(b9, t, v)
+    t = x(r10); a10 = _mm512_dpbusd_epi32(a10, t, u); b10 = _mm512_dpbusd_epi32(b10, t, v)
+    t = x(r11); a11 = _mm512_dpbusd_epi32(a11, t, u); b11 = _mm512_dpbusd_epi32(b11, t, v)
+  }
+  var left = kQuads
+  while left > 0 {
+    let r0 = x0, r1 = r0 + s, r2 = r1 + s, r3 = r2 + s, r4 = r3 + s, r5 = r4 + s
+    let r6 = r5 + s, r7 = r6 + s, r8 = r7 + s, r9 = r8 + s, r10 = r9 + s, r11 = r10 + s
+    if left >= 4 {
+      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 0)
+      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 4)
+      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 8)
+      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 12)
+      x0 += 16; w0 += 256; w1 += 256; left -= 4
+    } else {
+      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 0)
+      x0 += 4; w0 += 64; w1 += 64; left -= 1
+    }
+  }
+  if mode & 2 == 0 {
+    @inline(__always) func keep(_ base: UnsafeMutableRawPointer, _ r: Int, _ c: __m512i) {
+      base.storeBytes(of: c, toByteOffset: r * 64, as: __m512i.self)
+    }
+    keep(partial0, 0, a0); keep(partial0, 1, a1); keep(partial0, 2, a2); keep(partial0, 3, a3)
+    keep(partial0, 4, a4); keep(partial0, 5, a5); keep(partial0, 6, a6); keep(partial0, 7, a7)
+    keep(partial0, 8, a8); keep(partial0, 9, a9); keep(partial0, 10, a10); keep(partial0, 11, a11)
+    keep(partial1, 0, b0); keep(partial1, 1, b1); keep(partial1, 2, b2); keep(partial1, 3, b3)
+    keep(partial1, 4, b4); keep(partial1, 5, b5); keep(partial1, 6, b6); keep(partial1, 7, b7)
+    keep(partial1, 8, b8); keep(partial1, 9, b9); keep(partial1, 10, b10); keep(partial1, 11, b11)
+    return
+  }
+  // rows < 12 only at the end of a band: the extra accumulators hold padding and are not stored
+  let rqa = Requant16(lanes: lanes0, multiplier: multiplier, shift: shift,
+                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  @inline(__always) func putA(_ r: Int, _ c: __m512i) {
+    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes0, rqa.apply(c)) }
+  }
+  putA(0, a0); putA(1, a1); putA(2, a2); putA(3, a3); putA(4, a4); putA(5, a5)
+  putA(6, a6); putA(7, a7); putA(8, a8); putA(9, a9); putA(10, a10); putA(11, a11)
+  if lanes1 == 0 { return }
+  let rqb = Requant16(lanes: lanes1, multiplier: multiplier + 64, shift: shift + 64,
+                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  let out1 = out + 16
+  @inline(__always) func putB(_ r: Int, _ c: __m512i) {
+    if r < rows { _mm_mask_storeu_epi8(out1 + r * ldc, lanes1, rqb.apply(c)) }
+  }
+  putB(0, b0); putB(1, b1); putB(2, b2); putB(3, b3); putB(4, b4); putB(5, b5)
+  putB(6, b6); putB(7, b7); putB(8, b8); putB(9, b9); putB(10, b10); putB(11, b11)
+}
+
 /// Pack `rows` rows of A (row stride lda, k bytes each) into `panelRows` panel rows of k4 bytes
 /// holding x + 128 == x ^ 0x80 (VNNI's unsigned operand); the K tail and the missing rows are
 /// 0 + 128. 64 bytes at a time with masked tails: the portable per-row copy cost more than the

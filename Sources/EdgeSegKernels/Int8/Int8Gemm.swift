@@ -30,6 +30,13 @@ func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawP
                   multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                   zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                   out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
+@_extern(c, "edgeseg_int8_tile_vnni_wide")
+func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, blockStride: Int,
+                      kQuads: Int, partial0: UnsafeMutableRawPointer, partial1: UnsafeMutableRawPointer, mode: Int,
+                      bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                      multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                      zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                      out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int)
 @_extern(c, "edgeseg_int8_pack_vnni")
 func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: Int,
                   into dst: UnsafeMutableRawPointer, panelRows: Int)
@@ -109,19 +116,48 @@ let int8GemmBandRows = 32
 /// (48 KB here) while the other blocks' weight chunks stream past. 192 beat 128 at K = 1 170 and
 /// 2 880 in the kernel bench and leaves K ≤ 768 (the 1×1 convs) in one chunk, no partial sums.
 let int8VNNIChunkQuads = 192
-/// VNNI: channel blocks whose partial sums are kept between K chunks (32 rows × 16 int32 each).
+/// VNNI: channel blocks whose partial sums are kept between K chunks (band rows × 16 int32 each).
 let int8VNNIGroupBlocks = 16
 
-/// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk.
+/// VNNI: K (in quads) from which the 12 × 32 tile (`int8TileVNNIWide`) runs instead of the
+/// 16 × 16 one: below it the output stage, not vpdpbusd, bounds the tile and 16 rows per
+/// Requant16 setup pay more.
+var int8VNNIWideMinQuads: Int { int8Tune.wideMinQuads }
+/// VNNI wide tile: rows per band (a multiple of its 12 rows) and K quads per chunk.
+var int8VNNIWideBandRows: Int { int8Tune.bandRows }
+var int8VNNIWideChunkQuads: Int { int8Tune.chunkQuads }
+
+@_extern(c, "getenv") private func tuneGetenv(_ name: UnsafePointer<CChar>) -> UnsafeMutablePointer<CChar>?
+// TEMPORARY tuning knobs (EDGESEG_WIDE=min,band,chunk), removed before commit
+struct Int8Tune { var wideMinQuads = 64, bandRows = 36, chunkQuads = 128 }
+let int8Tune: Int8Tune = {
+  var t = Int8Tune()
+  if let e = tuneGetenv("EDGESEG_WIDE") {
+    let v = String(cString: e).split(separator: ",").compactMap { Int($0) }
+    if v.count == 3 { t.wideMinQuads = v[0]; t.bandRows = v[1]; t.chunkQuads = v[2] }
+  }
+  return t
+}()
+
+/// Rows of the largest band any path packs (scratch sizing): 32, or 36 for the wide VNNI tile.
+let int8GemmMaxBandRows = 48
+
+/// Rows per band `int8GemmVNNI` (and the VNNI im2col that prepacks for it) uses at this K.
+func int8VNNIBandRows(k4: Int) -> Int {
+  k4 / 4 >= int8VNNIWideMinQuads ? int8VNNIWideBandRows : int8GemmBandRows
+}
+
+/// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk (one group of
+/// blocks, plus one spare block for the odd half of the wide tile).
 func int8VNNIPartialBytes(k4: Int) -> Int {
-  k4 / 4 > int8VNNIChunkQuads ? int8VNNIGroupBlocks * int8GemmBandRows * 64 : 0
+  k4 / 4 > min(int8VNNIChunkQuads, int8VNNIWideChunkQuads) ? (int8VNNIGroupBlocks + 1) * int8GemmMaxBandRows * 64 : 0
 }
 
 /// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile,
 /// and for VNNI with a long K the partial sums of a group of channel blocks).
 public func int8GemmScratchBytes(k: Int) -> Int {
   let k4 = (k + 3) & ~3
-  return int8GemmBandRows * k4 * 4 + 8 * 16 * 4 + 64 + int8VNNIPartialBytes(k4: k4)
+  return int8GemmMaxBandRows * k4 * 4 + 8 * 16 * 4 + 64 + int8VNNIPartialBytes(k4: k4)
 }
 
 /// out[i][c] for i < m, c < n (row stride ldc). Allocation-free when given `scratch`
@@ -149,16 +185,16 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
                       stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>,
                       ldc: Int, scratch: UnsafeMutableRawPointer, prepacked: Bool = false) {
   let path = packed.path, mr = path.mr, nr = path.nr, k = packed.k, k4 = packed.k4
-  precondition(!prepacked || (path == .vnni && m <= int8GemmBandRows && lda == k4))
+  precondition(!prepacked || (path == .vnni && m <= int8VNNIBandRows(k4: k4) && lda == k4))
   // panel bytes per row per K: int16 pairs (avx2) 2, expanded pairs (neon) 4, otherwise 1
   let panelBytes = mr * k4 * (path == .neon ? 4 : (path == .avx2 ? 2 : 1))
   let panels = prepacked ? UnsafeMutableRawPointer(mutating: a) : scratch
-  let tile = (scratch + int8GemmBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
+  let tile = (scratch + int8GemmMaxBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
   #if arch(x86_64)
   if path == .vnni {
     int8GemmVNNI(a: a, lda: lda, m: m, packed: packed, stage: stage, stageOffset: stageOffset, out: out, ldc: ldc,
-                 panels: panels, partial: (scratch + int8GemmBandRows * k4 * 4 + 8 * 16 * 4).alignedUp(toMultipleOf: 64),
+                 panels: panels, partial: (scratch + int8GemmMaxBandRows * k4 * 4 + 8 * 16 * 4).alignedUp(toMultipleOf: 64),
                  prepacked: prepacked)
     return
   }
@@ -248,19 +284,25 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
 }
 
 #if arch(x86_64)
-/// The VNNI driver. Per band of 32 rows: panels packed by the tier (unless prepacked), then K in
-/// balanced chunks of ≤ int8VNNIChunkQuads quads, each chunk run over every channel block of a
-/// group of int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks;
-/// the last chunk requantizes. One chunk (K ≤ 768) is the plain tile, no partial sums. Stage
-/// values are read in place (the tile masks a partial last block): nothing is staged per band.
+/// The VNNI driver. Per band of rows (`int8VNNIBandRows`): panels packed by the tier (unless
+/// prepacked), then K in balanced chunks, each chunk run over every channel block of a group of
+/// int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks; the last
+/// chunk requantizes. One chunk is the plain tile, no partial sums. Stage values are read in
+/// place (the tiles mask a partial last block): nothing is staged per band. Long K runs the
+/// 12 × 32 tile on pairs of blocks (an odd last block on duplicated weights, its second half
+/// dropped), short K the 16 × 16 one.
 func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
                   stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>, ldc: Int,
                   panels: UnsafeMutableRawPointer, partial: UnsafeMutableRawPointer, prepacked: Bool) {
   let k = packed.k, k4 = packed.k4, kQuads = k4 / 4, blocks = packed.blocks, n = packed.n
-  let chunks = (kQuads + int8VNNIChunkQuads - 1) / int8VNNIChunkQuads
+  let wide = kQuads >= int8VNNIWideMinQuads
+  let bandMax = int8VNNIBandRows(k4: k4), tileRows = wide ? 12 : 16
+  let maxChunk = wide ? int8VNNIWideChunkQuads : int8VNNIChunkQuads
+  let chunks = (kQuads + maxChunk - 1) / maxChunk
   let chunkQuads = (kQuads + chunks - 1) / chunks
   let groupBlocks = chunks > 1 ? int8VNNIGroupBlocks : blocks
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
+  let blockStride = packed.blockStride
   packed.storage.withUnsafeBufferPointer { wbuf in
   packed.correction.withUnsafeBufferPointer { correctionBuf in
   stage.bias.withUnsafeBufferPointer { biasBuf in
@@ -271,10 +313,14 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
     let shift = UnsafeRawPointer(shiftBuf.baseAddress! + stageOffset)
     var band0 = 0
     while band0 < m {
-      let bandRows = min(int8GemmBandRows, m - band0)
+      let bandRows = min(bandMax, m - band0)
       if !prepacked {
         int8PackVNNI(a: a + band0 * lda, lda: lda, rows: bandRows, k: k, k4: k4, into: panels,
-                     panelRows: (bandRows + 15) & ~15)
+                     panelRows: (bandRows + tileRows - 1) / tileRows * tileRows)
+      }
+      // the partial sums of block b - g0, row r0 (the spare block after the group's)
+      @inline(__always) func partialAt(_ bi: Int, _ r0: Int) -> UnsafeMutableRawPointer {
+        partial + (bi * bandMax + r0) * 64
       }
       var g0 = 0
       while g0 < blocks {
@@ -283,16 +329,37 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
         while q0 < kQuads {
           let quads = min(chunkQuads, kQuads - q0)
           let mode = (q0 > 0 ? 1 : 0) | (q0 + quads == kQuads ? 2 : 0)
-          for b in g0..<g1 {
-            let c0 = b * 16, cols = min(16, n - c0), wp = w + b * packed.blockStride + q0 * 64
-            var r0 = 0
-            while r0 < bandRows {
-              int8TileVNNI(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
-                           partial: partial + ((b - g0) * int8GemmBandRows + r0) * 64, mode: mode,
-                           bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
-                           shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
-                           out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(16, bandRows - r0), cols: cols)
-              r0 += 16
+          if wide {
+            var b = g0
+            while b < g1 {
+              let pair = b + 1 < g1
+              let c0 = b * 16, wp = w + b * blockStride + q0 * 64
+              var r0 = 0
+              while r0 < bandRows {
+                int8TileVNNIWide(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp,
+                                 blockStride: pair ? blockStride : 0, kQuads: quads,
+                                 partial0: partialAt(b - g0, r0),
+                                 partial1: partialAt(pair ? b + 1 - g0 : int8VNNIGroupBlocks, r0), mode: mode,
+                                 bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                                 shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                                 out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(12, bandRows - r0),
+                                 cols0: min(16, n - c0), cols1: pair ? min(16, n - c0 - 16) : 0)
+                r0 += 12
+              }
+              b += 2
+            }
+          } else {
+            for b in g0..<g1 {
+              let c0 = b * 16, cols = min(16, n - c0), wp = w + b * blockStride + q0 * 64
+              var r0 = 0
+              while r0 < bandRows {
+                int8TileVNNI(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
+                             partial: partialAt(b - g0, r0), mode: mode,
+                             bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                             shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                             out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(16, bandRows - r0), cols: cols)
+                r0 += 16
+              }
             }
           }
           q0 += quads
