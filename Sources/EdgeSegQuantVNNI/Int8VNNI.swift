@@ -136,20 +136,11 @@ public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights:
     t = x(r10); a10 = _mm512_dpbusd_epi32(a10, t, u); b10 = _mm512_dpbusd_epi32(b10, t, v)
     t = x(r11); a11 = _mm512_dpbusd_epi32(a11, t, u); b11 = _mm512_dpbusd_epi32(b11, t, v)
   }
-  var left = kQuads
-  while left > 0 {
+  for _ in 0..<kQuads {
     let r0 = x0, r1 = r0 + s, r2 = r1 + s, r3 = r2 + s, r4 = r3 + s, r5 = r4 + s
     let r6 = r5 + s, r7 = r6 + s, r8 = r7 + s, r9 = r8 + s, r10 = r9 + s, r11 = r10 + s
-    if left >= 4 {
-      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 0)
-      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 4)
-      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 8)
-      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 12)
-      x0 += 16; w0 += 256; w1 += 256; left -= 4
-    } else {
-      quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 0)
-      x0 += 4; w0 += 64; w1 += 64; left -= 1
-    }
+    quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 0)
+    x0 += 4; w0 += 64; w1 += 64
   }
   if mode & 2 == 0 {
     @inline(__always) func keep(_ base: UnsafeMutableRawPointer, _ r: Int, _ c: __m512i) {
