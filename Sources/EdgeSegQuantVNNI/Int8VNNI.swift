@@ -73,12 +73,13 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
 
 /// int8 GEMM tile, MR = 12 rows × NR = 32 channels (two blocks of the [kQuads][16 ch][4] weight
 /// layout, `blockStride` bytes apart), for long K: per k-quad 2 weight loads + 12 broadcasts feed
-/// 24 vpdpbusd (the 16 × 16 tile needs 17 loads for 16), and K is unrolled by 4 quads so the 12
-/// row addresses are formed once per 16 bytes (byte offsets 0, 4, 8, 12 ride in the displacement)
-/// instead of once per quad: the per-quad address chain on the integer ports, not vpdpbusd,
-/// bounded the 16 × 16 loop. Partial sums, modes, output stage and masks as `int8TileVNNI`, per
-/// half: `partial1` / `cols1` belong to the second block; cols1 ≤ 0 (an odd last block, run on
-/// duplicated weights) stores nothing of that half, and its partial sums go to a spare area.
+/// 24 vpdpbusd, where the 16 × 16 tile needs 17 loads for 16 (kernel alone, data in L1: ~1.5× the
+/// 16 × 16 rate; the whole GEMM at K = 2 736: ~1.17×). A plain one-quad loop: unrolled by 4
+/// quads (row offsets in the displacement), LLVM hoisted the 8 weight loads and spilled
+/// accumulators in the package build. Partial sums, modes, output stage and masks as
+/// `int8TileVNNI`, per half: `partial1` / `cols1` belong to the second block; cols1 ≤ 0 (an odd
+/// last block, run with blockStride 0 on its own weights again) stores nothing of that half, and
+/// its partial sums go to a spare area.
 @_cdecl("edgeseg_int8_tile_vnni_wide")
 public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, blockStride: Int,
                              kQuads: Int, partial0: UnsafeMutableRawPointer, partial1: UnsafeMutableRawPointer, mode: Int,
@@ -112,34 +113,38 @@ public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights:
   }
   let s = panelStride
   var x0 = panel, w0 = weights, w1 = weights + blockStride
-  // one k-quad at byte offset o of every row pointer and o·16 of the weight pointers
-  @inline(__always) func quad(_ r0: UnsafeRawPointer, _ r1: UnsafeRawPointer, _ r2: UnsafeRawPointer,
-                              _ r3: UnsafeRawPointer, _ r4: UnsafeRawPointer, _ r5: UnsafeRawPointer,
-                              _ r6: UnsafeRawPointer, _ r7: UnsafeRawPointer, _ r8: UnsafeRawPointer,
-                              _ r9: UnsafeRawPointer, _ r10: UnsafeRawPointer, _ r11: UnsafeRawPointer,
-                              _ wa: UnsafeRawPointer, _ wb: UnsafeRawPointer, _ o: Int) {
-    let u = wa.loadUnaligned(fromByteOffset: o * 16, as: __m512i.self)
-    let v = wb.loadUnaligned(fromByteOffset: o * 16, as: __m512i.self)
-    @inline(__always) func x(_ r: UnsafeRawPointer) -> __m512i {
-      _mm512_set1_epi32(r.loadUnaligned(fromByteOffset: o, as: Int32.self))
-    }
-    var t = x(r0); a0 = _mm512_dpbusd_epi32(a0, t, u); b0 = _mm512_dpbusd_epi32(b0, t, v)
-    t = x(r1); a1 = _mm512_dpbusd_epi32(a1, t, u); b1 = _mm512_dpbusd_epi32(b1, t, v)
-    t = x(r2); a2 = _mm512_dpbusd_epi32(a2, t, u); b2 = _mm512_dpbusd_epi32(b2, t, v)
-    t = x(r3); a3 = _mm512_dpbusd_epi32(a3, t, u); b3 = _mm512_dpbusd_epi32(b3, t, v)
-    t = x(r4); a4 = _mm512_dpbusd_epi32(a4, t, u); b4 = _mm512_dpbusd_epi32(b4, t, v)
-    t = x(r5); a5 = _mm512_dpbusd_epi32(a5, t, u); b5 = _mm512_dpbusd_epi32(b5, t, v)
-    t = x(r6); a6 = _mm512_dpbusd_epi32(a6, t, u); b6 = _mm512_dpbusd_epi32(b6, t, v)
-    t = x(r7); a7 = _mm512_dpbusd_epi32(a7, t, u); b7 = _mm512_dpbusd_epi32(b7, t, v)
-    t = x(r8); a8 = _mm512_dpbusd_epi32(a8, t, u); b8 = _mm512_dpbusd_epi32(b8, t, v)
-    t = x(r9); a9 = _mm512_dpbusd_epi32(a9, t, u); b9 = _mm512_dpbusd_epi32(b9, t, v)
-    t = x(r10); a10 = _mm512_dpbusd_epi32(a10, t, u); b10 = _mm512_dpbusd_epi32(b10, t, v)
-    t = x(r11); a11 = _mm512_dpbusd_epi32(a11, t, u); b11 = _mm512_dpbusd_epi32(b11, t, v)
-  }
+  // (written out, not a nested function: one that captures the accumulator `var`s makes
+  // unoptimised builds box them on the heap per call)
   for _ in 0..<kQuads {
+    let u = w0.loadUnaligned(as: __m512i.self), v = w1.loadUnaligned(as: __m512i.self)
+    // the row addresses as a chain of adds from one pointer (12 row pointers would not fit the
+    // integer registers next to the weight pointers)
     let r0 = x0, r1 = r0 + s, r2 = r1 + s, r3 = r2 + s, r4 = r3 + s, r5 = r4 + s
     let r6 = r5 + s, r7 = r6 + s, r8 = r7 + s, r9 = r8 + s, r10 = r9 + s, r11 = r10 + s
-    quad(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, w0, w1, 0)
+    var t = _mm512_set1_epi32(r0.loadUnaligned(as: Int32.self))
+    a0 = _mm512_dpbusd_epi32(a0, t, u); b0 = _mm512_dpbusd_epi32(b0, t, v)
+    t = _mm512_set1_epi32(r1.loadUnaligned(as: Int32.self))
+    a1 = _mm512_dpbusd_epi32(a1, t, u); b1 = _mm512_dpbusd_epi32(b1, t, v)
+    t = _mm512_set1_epi32(r2.loadUnaligned(as: Int32.self))
+    a2 = _mm512_dpbusd_epi32(a2, t, u); b2 = _mm512_dpbusd_epi32(b2, t, v)
+    t = _mm512_set1_epi32(r3.loadUnaligned(as: Int32.self))
+    a3 = _mm512_dpbusd_epi32(a3, t, u); b3 = _mm512_dpbusd_epi32(b3, t, v)
+    t = _mm512_set1_epi32(r4.loadUnaligned(as: Int32.self))
+    a4 = _mm512_dpbusd_epi32(a4, t, u); b4 = _mm512_dpbusd_epi32(b4, t, v)
+    t = _mm512_set1_epi32(r5.loadUnaligned(as: Int32.self))
+    a5 = _mm512_dpbusd_epi32(a5, t, u); b5 = _mm512_dpbusd_epi32(b5, t, v)
+    t = _mm512_set1_epi32(r6.loadUnaligned(as: Int32.self))
+    a6 = _mm512_dpbusd_epi32(a6, t, u); b6 = _mm512_dpbusd_epi32(b6, t, v)
+    t = _mm512_set1_epi32(r7.loadUnaligned(as: Int32.self))
+    a7 = _mm512_dpbusd_epi32(a7, t, u); b7 = _mm512_dpbusd_epi32(b7, t, v)
+    t = _mm512_set1_epi32(r8.loadUnaligned(as: Int32.self))
+    a8 = _mm512_dpbusd_epi32(a8, t, u); b8 = _mm512_dpbusd_epi32(b8, t, v)
+    t = _mm512_set1_epi32(r9.loadUnaligned(as: Int32.self))
+    a9 = _mm512_dpbusd_epi32(a9, t, u); b9 = _mm512_dpbusd_epi32(b9, t, v)
+    t = _mm512_set1_epi32(r10.loadUnaligned(as: Int32.self))
+    a10 = _mm512_dpbusd_epi32(a10, t, u); b10 = _mm512_dpbusd_epi32(b10, t, v)
+    t = _mm512_set1_epi32(r11.loadUnaligned(as: Int32.self))
+    a11 = _mm512_dpbusd_epi32(a11, t, u); b11 = _mm512_dpbusd_epi32(b11, t, v)
     x0 += 4; w0 += 64; w1 += 64
   }
   if mode & 2 == 0 {

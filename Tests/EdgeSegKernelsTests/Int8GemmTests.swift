@@ -99,13 +99,13 @@ import Glibc
   }
 
   /// The VNNI wide tile (12 rows × 32 channels, pairs of 16-channel blocks) from the K where it
-  /// takes over: every K residue of its 4-quad unrolled loop and of the 4-byte K tail, one and
+  /// takes over (the 16 × 16 one just below it): every residue of the 4-byte K tail, one and
   /// several K chunks; M with 12-row and band tails; N with a partial second half, an odd last
   /// block (duplicated weights, second half dropped) and groups of channel blocks with an odd
   /// remainder; padded lda / ldc with a sentinel the masked stores must leave alone.
   @Test func wideVNNITileShapesBitExact() throws {
     var rng = QuantTestRNG(seed: 1212)
-    let k0 = 4 * int8VNNIWideMinQuads, kc = 4 * int8VNNIWideChunkQuads
+    let k0 = 4 * int8VNNIWideMinQuads, kc = 4 * int8VNNIChunkQuads
     let ks = Array((k0 - 5)...(k0 + 17)) + [kc - 1, kc, kc + 1, kc + 15, 2 * kc + 6, 3 * kc + 63]
     let ms = [1, 11, 12, 13, 24, 35, 36, 37, 73], ns = [1, 15, 16, 17, 31, 32, 33, 48, 49, 63, 275]
     for (t, k) in ks.enumerated() {

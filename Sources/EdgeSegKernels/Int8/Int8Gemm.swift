@@ -115,32 +115,22 @@ let int8GemmBandRows = 32
 /// panel chunk (32 rows × ≤ 768 bytes) and one block's weight chunk (16 × ≤ 768) stay in L1
 /// (48 KB here) while the other blocks' weight chunks stream past. 192 beat 128 at K = 1 170 and
 /// 2 880 in the kernel bench and leaves K ≤ 768 (the 1×1 convs) in one chunk, no partial sums.
+/// The wide tile (36 rows × 768 + 32 channels × 768 bytes) measured 128 and 192 alike.
 let int8VNNIChunkQuads = 192
 /// VNNI: channel blocks whose partial sums are kept between K chunks (band rows × 16 int32 each).
 let int8VNNIGroupBlocks = 16
 
 /// VNNI: K (in quads) from which the 12 × 32 tile (`int8TileVNNIWide`) runs instead of the
-/// 16 × 16 one: below it the output stage, not vpdpbusd, bounds the tile and 16 rows per
-/// Requant16 setup pay more.
-var int8VNNIWideMinQuads: Int { int8Tune.wideMinQuads }
-/// VNNI wide tile: rows per band (a multiple of its 12 rows) and K quads per chunk.
-var int8VNNIWideBandRows: Int { int8Tune.bandRows }
-var int8VNNIWideChunkQuads: Int { int8Tune.chunkQuads }
-
-@_extern(c, "getenv") private func tuneGetenv(_ name: UnsafePointer<CChar>) -> UnsafeMutablePointer<CChar>?
-// TEMPORARY tuning knobs (EDGESEG_WIDE=min,band,chunk), removed before commit
-struct Int8Tune { var wideMinQuads = 64, bandRows = 36, chunkQuads = 128 }
-let int8Tune: Int8Tune = {
-  var t = Int8Tune()
-  if let e = tuneGetenv("EDGESEG_WIDE") {
-    let v = String(cString: e).split(separator: ",").compactMap { Int($0) }
-    if v.count == 3 { t.wideMinQuads = v[0]; t.bandRows = v[1]; t.chunkQuads = v[2] }
-  }
-  return t
-}()
+/// 16 × 16 one. Kernel bench, M = 4096…16384: the wide tile 1.45× at K = 128 (N = 256), 1.1…1.2×
+/// at K = 320…2 880, a tie at K = 96, 0.9× at K = 16…64 (N = 48…256), where the output stage
+/// and its setup per tile, not vpdpbusd, bound the tile.
+let int8VNNIWideMinQuads = 32
+/// VNNI wide tile: rows per band, three tiles of 12 (24 and 48 measured alike, 32 would leave
+/// a 8-row tile of padding in every band).
+let int8VNNIWideBandRows = 36
 
 /// Rows of the largest band any path packs (scratch sizing): 32, or 36 for the wide VNNI tile.
-let int8GemmMaxBandRows = 48
+let int8GemmMaxBandRows = 36
 
 /// Rows per band `int8GemmVNNI` (and the VNNI im2col that prepacks for it) uses at this K.
 func int8VNNIBandRows(k4: Int) -> Int {
@@ -150,7 +140,7 @@ func int8VNNIBandRows(k4: Int) -> Int {
 /// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk (one group of
 /// blocks, plus one spare block for the odd half of the wide tile).
 func int8VNNIPartialBytes(k4: Int) -> Int {
-  k4 / 4 > min(int8VNNIChunkQuads, int8VNNIWideChunkQuads) ? (int8VNNIGroupBlocks + 1) * int8GemmMaxBandRows * 64 : 0
+  k4 / 4 > int8VNNIChunkQuads ? (int8VNNIGroupBlocks + 1) * int8GemmMaxBandRows * 64 : 0
 }
 
 /// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile,
@@ -297,8 +287,7 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
   let k = packed.k, k4 = packed.k4, kQuads = k4 / 4, blocks = packed.blocks, n = packed.n
   let wide = kQuads >= int8VNNIWideMinQuads
   let bandMax = int8VNNIBandRows(k4: k4), tileRows = wide ? 12 : 16
-  let maxChunk = wide ? int8VNNIWideChunkQuads : int8VNNIChunkQuads
-  let chunks = (kQuads + maxChunk - 1) / maxChunk
+  let chunks = (kQuads + int8VNNIChunkQuads - 1) / int8VNNIChunkQuads
   let chunkQuads = (kQuads + chunks - 1) / chunks
   let groupBlocks = chunks > 1 ? int8VNNIGroupBlocks : blocks
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
