@@ -105,6 +105,13 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
                     gemmScratch: UnsafeMutableRawPointer, pixels: Range<Int>) {
   let s = conv.shape, cig = s.inCPerGroup, cog = s.outCPerGroup, k = s.gemmK, k4 = (k + 3) & ~3
   let pad = UInt8(bitPattern: zp) ^ 0x80, run = s.kW * cig
+  @inline(__always) func copy(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutableRawPointer, _ n: Int) {
+    #if arch(x86_64)
+    int8CopyFlippedVNNI(from: src, to: dst, count: n)   // only the VNNI path gets here
+    #else
+    int8CopyFlipped(from: src, to: dst, count: n)
+    #endif
+  }
   var p0 = pixels.lowerBound
   while p0 < pixels.upperBound {
     let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p0)
@@ -124,14 +131,14 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
           }
           let inputRow = input + iy * s.inW * s.inC + g * cig
           if rowInside && s.groups == 1 {
-            int8CopyFlipped(from: inputRow + ix0 * s.inC, to: row + col, count: run)
+            copy(inputRow + ix0 * s.inC, row + col, run)
             col += run
             continue
           }
           for kx in 0..<s.kW {
             let ix = ix0 + kx * s.dilationW
             if ix >= 0 && ix < s.inW {
-              int8CopyFlipped(from: inputRow + ix * s.inC, to: row + col, count: cig)
+              copy(inputRow + ix * s.inC, row + col, cig)
             } else {
               (row + col).initializeMemory(as: UInt8.self, repeating: pad, count: cig)
             }

@@ -37,6 +37,8 @@ func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: Unsafe
                       multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                       zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                       out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int)
+@_extern(c, "edgeseg_int8_copy_flipped_vnni")
+func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int)
 @_extern(c, "edgeseg_int8_pack_vnni")
 func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: Int,
                   into dst: UnsafeMutableRawPointer, panelRows: Int)
