@@ -107,10 +107,10 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
   let pad = UInt8(bitPattern: zp) ^ 0x80, run = s.kW * cig
   @inline(__always) func copy(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutableRawPointer, _ n: Int) {
     #if arch(x86_64)
-    int8CopyFlippedVNNI(from: src, to: dst, count: n)   // only the VNNI path gets here
-    #else
-    int8CopyFlipped(from: src, to: dst, count: n)
+    // only the VNNI path gets here; short runs (the stem's 3·3 bytes) stay inline, no call
+    if n >= 64 { int8CopyFlippedVNNI(from: src, to: dst, count: n); return }
     #endif
+    int8CopyFlipped(from: src, to: dst, count: n)
   }
   var p0 = pixels.lowerBound
   while p0 < pixels.upperBound {
