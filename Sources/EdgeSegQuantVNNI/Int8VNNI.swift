@@ -190,7 +190,12 @@ public func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutabl
                    toByteOffset: j, as: __m512i.self)
     j += 64
   }
-  if j < count {
+  if j == count { return }
+  if count >= 64 {   // the last 64 bytes again, overlapping: a masked load stalled here
+    let o = count - 64
+    dst.storeBytes(of: _mm512_xor_si512(src.loadUnaligned(fromByteOffset: o, as: __m512i.self), flip),
+                   toByteOffset: o, as: __m512i.self)
+  } else {
     let tail: __mmask64 = (1 << UInt64(count - j)) - 1
     _mm512_mask_storeu_epi8(dst + j, tail, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tail, src + j), flip))
   }
