@@ -140,7 +140,8 @@ func int8VNNIBandRows(k4: Int) -> Int {
 }
 
 /// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk (one group of
-/// blocks, plus one spare block for the odd half of the wide tile).
+/// blocks; one more block's worth because the 16-row tiles of an odd block after a wide band of
+/// 36 rows run to row 47).
 func int8VNNIPartialBytes(k4: Int) -> Int {
   k4 / 4 > int8VNNIChunkQuads ? (int8VNNIGroupBlocks + 1) * int8GemmMaxBandRows * 64 : 0
 }
@@ -281,14 +282,19 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
 /// int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks; the last
 /// chunk requantizes. One chunk is the plain tile, no partial sums. Stage values are read in
 /// place (the tiles mask a partial last block): nothing is staged per band. Long K runs the
-/// 12 × 32 tile on pairs of blocks (an odd last block on duplicated weights, its second half
-/// dropped), short K the 16 × 16 one.
+/// 12 × 32 tile on pairs of blocks (an odd last block of a group on the 16 × 16 tile), short K
+/// the 16 × 16 one.
 func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
                   stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>, ldc: Int,
                   panels: UnsafeMutableRawPointer, partial: UnsafeMutableRawPointer, prepacked: Bool) {
   let k = packed.k, k4 = packed.k4, kQuads = k4 / 4, blocks = packed.blocks, n = packed.n
   let wide = kQuads >= int8VNNIWideMinQuads
-  let bandMax = int8VNNIBandRows(k4: k4), tileRows = wide ? 12 : 16
+  let bandMax = int8VNNIBandRows(k4: k4)
+  // panel rows the tiles read: whole 12-row tiles, and 16-row ones where a block runs alone
+  @inline(__always) func up(_ r: Int, _ t: Int) -> Int { (r + t - 1) / t * t }
+  @inline(__always) func panelRows(_ r: Int) -> Int {
+    wide ? max(up(r, 12), blocks % 2 == 1 ? up(r, 16) : 0) : up(r, 16)
+  }
   let chunks = (kQuads + int8VNNIChunkQuads - 1) / int8VNNIChunkQuads
   let chunkQuads = (kQuads + chunks - 1) / chunks
   let groupBlocks = chunks > 1 ? int8VNNIGroupBlocks : blocks
@@ -307,9 +313,9 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
       let bandRows = min(bandMax, m - band0)
       if !prepacked {
         int8PackVNNI(a: a + band0 * lda, lda: lda, rows: bandRows, k: k, k4: k4, into: panels,
-                     panelRows: (bandRows + tileRows - 1) / tileRows * tileRows)
+                     panelRows: panelRows(bandRows))
       }
-      // the partial sums of block b - g0, row r0 (the spare block after the group's)
+      // the partial sums of block b - g0 (of this group), row r0
       @inline(__always) func partialAt(_ bi: Int, _ r0: Int) -> UnsafeMutableRawPointer {
         partial + (bi * bandMax + r0) * 64
       }
@@ -320,37 +326,37 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
         while q0 < kQuads {
           let quads = min(chunkQuads, kQuads - q0)
           let mode = (q0 > 0 ? 1 : 0) | (q0 + quads == kQuads ? 2 : 0)
+          var b = g0
           if wide {
-            var b = g0
-            while b < g1 {
-              let pair = b + 1 < g1
+            while b + 1 < g1 {
               let c0 = b * 16, wp = w + b * blockStride + q0 * 64
               var r0 = 0
               while r0 < bandRows {
                 int8TileVNNIWide(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp,
-                                 blockStride: pair ? blockStride : 0, kQuads: quads,
-                                 partial0: partialAt(b - g0, r0),
-                                 partial1: partialAt(pair ? b + 1 - g0 : int8VNNIGroupBlocks, r0), mode: mode,
+                                 blockStride: blockStride, kQuads: quads,
+                                 partial0: partialAt(b - g0, r0), partial1: partialAt(b + 1 - g0, r0), mode: mode,
                                  bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
                                  shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
                                  out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(12, bandRows - r0),
-                                 cols0: min(16, n - c0), cols1: pair ? min(16, n - c0 - 16) : 0)
+                                 cols0: min(16, n - c0), cols1: min(16, n - c0 - 16))
                 r0 += 12
               }
               b += 2
             }
-          } else {
-            for b in g0..<g1 {
-              let c0 = b * 16, cols = min(16, n - c0), wp = w + b * blockStride + q0 * 64
-              var r0 = 0
-              while r0 < bandRows {
-                int8TileVNNI(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
-                             partial: partialAt(b - g0, r0), mode: mode,
-                             bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
-                             shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
-                             out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(16, bandRows - r0), cols: cols)
-                r0 += 16
-              }
+          }
+          // the 16 × 16 tile: every block at short K, an odd last block of a group at long K (its
+          // third tile of a 36-row band is 4 rows; the wide tile on duplicated weights cost 2×:
+          // N = 76 and 100 in the demo's cat_conv.0 and ASPP convs leave such a block)
+          for b in b..<g1 {
+            let c0 = b * 16, cols = min(16, n - c0), wp = w + b * blockStride + q0 * 64
+            var r0 = 0
+            while r0 < bandRows {
+              int8TileVNNI(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
+                           partial: partialAt(b - g0, r0), mode: mode,
+                           bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                           shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                           out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(16, bandRows - r0), cols: cols)
+              r0 += 16
             }
           }
           q0 += quads
