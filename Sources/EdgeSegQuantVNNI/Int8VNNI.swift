@@ -77,9 +77,8 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
 /// 16 × 16 rate; the whole GEMM at K = 2 736: ~1.17×). A plain one-quad loop: unrolled by 4
 /// quads (row offsets in the displacement), LLVM hoisted the 8 weight loads and spilled
 /// accumulators in the package build. Partial sums, modes, output stage and masks as
-/// `int8TileVNNI`, per half: `partial1` / `cols1` belong to the second block; cols1 ≤ 0 (an odd
-/// last block, run with blockStride 0 on its own weights again) stores nothing of that half, and
-/// its partial sums go to a spare area.
+/// `int8TileVNNI`, per half: `partial1` / `cols1` belong to the second block (cols1 ≤ 0 would
+/// store nothing of it; the driver runs an odd last block on `int8TileVNNI12` instead).
 @_cdecl("edgeseg_int8_tile_vnni_wide")
 public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, blockStride: Int,
                              kQuads: Int, partial0: UnsafeMutableRawPointer, partial1: UnsafeMutableRawPointer, mode: Int,
@@ -176,6 +175,65 @@ public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights:
   }
   putB(0, b0); putB(1, b1); putB(2, b2); putB(3, b3); putB(4, b4); putB(5, b5)
   putB(6, b6); putB(7, b7); putB(8, b8); putB(9, b9); putB(10, b10); putB(11, b11)
+}
+
+/// The wide tile's one-block twin, MR = 12 rows × NR = 16 channels: an odd last block of a long-K
+/// GEMM (N = 76 or 100 leaves one), on the same 12-row bands. Per k-quad 1 weight load + 12
+/// broadcasts for 12 vpdpbusd; the wide tile on duplicated weights spent 24, the 16 × 16 tile 48
+/// rows' worth for a band of 36. Same arguments as `int8TileVNNIWide`'s first half.
+@_cdecl("edgeseg_int8_tile_vnni_12")
+public func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, kQuads: Int,
+                           partial: UnsafeMutableRawPointer, mode: Int,
+                           bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                           multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                           zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                           out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
+  let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
+  var a0: __m512i
+  if mode & 1 != 0 {
+    a0 = partial.load(as: __m512i.self)
+  } else {
+    a0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, bias), _mm512_maskz_loadu_epi32(lanes, correction))
+  }
+  var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
+  if mode & 1 != 0 {
+    @inline(__always) func p(_ r: Int) -> __m512i { partial.load(fromByteOffset: r * 64, as: __m512i.self) }
+    a1 = p(1); a2 = p(2); a3 = p(3); a4 = p(4); a5 = p(5); a6 = p(6); a7 = p(7); a8 = p(8); a9 = p(9)
+    a10 = p(10); a11 = p(11)
+  }
+  let s = panelStride
+  var x0 = panel, w0 = weights
+  for _ in 0..<kQuads {
+    let u = w0.loadUnaligned(as: __m512i.self)
+    let r0 = x0, r1 = r0 + s, r2 = r1 + s, r3 = r2 + s, r4 = r3 + s, r5 = r4 + s
+    let r6 = r5 + s, r7 = r6 + s, r8 = r7 + s, r9 = r8 + s, r10 = r9 + s, r11 = r10 + s
+    var t = _mm512_set1_epi32(r0.loadUnaligned(as: Int32.self)); a0 = _mm512_dpbusd_epi32(a0, t, u)
+    t = _mm512_set1_epi32(r1.loadUnaligned(as: Int32.self)); a1 = _mm512_dpbusd_epi32(a1, t, u)
+    t = _mm512_set1_epi32(r2.loadUnaligned(as: Int32.self)); a2 = _mm512_dpbusd_epi32(a2, t, u)
+    t = _mm512_set1_epi32(r3.loadUnaligned(as: Int32.self)); a3 = _mm512_dpbusd_epi32(a3, t, u)
+    t = _mm512_set1_epi32(r4.loadUnaligned(as: Int32.self)); a4 = _mm512_dpbusd_epi32(a4, t, u)
+    t = _mm512_set1_epi32(r5.loadUnaligned(as: Int32.self)); a5 = _mm512_dpbusd_epi32(a5, t, u)
+    t = _mm512_set1_epi32(r6.loadUnaligned(as: Int32.self)); a6 = _mm512_dpbusd_epi32(a6, t, u)
+    t = _mm512_set1_epi32(r7.loadUnaligned(as: Int32.self)); a7 = _mm512_dpbusd_epi32(a7, t, u)
+    t = _mm512_set1_epi32(r8.loadUnaligned(as: Int32.self)); a8 = _mm512_dpbusd_epi32(a8, t, u)
+    t = _mm512_set1_epi32(r9.loadUnaligned(as: Int32.self)); a9 = _mm512_dpbusd_epi32(a9, t, u)
+    t = _mm512_set1_epi32(r10.loadUnaligned(as: Int32.self)); a10 = _mm512_dpbusd_epi32(a10, t, u)
+    t = _mm512_set1_epi32(r11.loadUnaligned(as: Int32.self)); a11 = _mm512_dpbusd_epi32(a11, t, u)
+    x0 += 4; w0 += 64
+  }
+  if mode & 2 == 0 {
+    @inline(__always) func keep(_ r: Int, _ c: __m512i) { partial.storeBytes(of: c, toByteOffset: r * 64, as: __m512i.self) }
+    keep(0, a0); keep(1, a1); keep(2, a2); keep(3, a3); keep(4, a4); keep(5, a5)
+    keep(6, a6); keep(7, a7); keep(8, a8); keep(9, a9); keep(10, a10); keep(11, a11)
+    return
+  }
+  let rq = Requant16(lanes: lanes, multiplier: multiplier, shift: shift,
+                     zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  @inline(__always) func put(_ r: Int, _ c: __m512i) {
+    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes, rq.apply(c)) }
+  }
+  put(0, a0); put(1, a1); put(2, a2); put(3, a3); put(4, a4); put(5, a5)
+  put(6, a6); put(7, a7); put(8, a8); put(9, a9); put(10, a10); put(11, a11)
 }
 
 /// dst[i] = src[i] ^ 0x80 (x + 128 as u8) for `count` bytes, 64 at a time with a masked tail: the

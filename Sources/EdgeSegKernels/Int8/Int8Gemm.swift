@@ -37,6 +37,13 @@ func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: Unsafe
                       multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                       zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                       out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int)
+@_extern(c, "edgeseg_int8_tile_vnni_12")
+func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, kQuads: Int,
+                    partial: UnsafeMutableRawPointer, mode: Int,
+                    bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                    multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                    zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                    out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
 @_extern(c, "edgeseg_int8_copy_flipped_vnni")
 func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int)
 @_extern(c, "edgeseg_int8_pack_vnni")
@@ -140,10 +147,9 @@ func int8VNNIBandRows(k4: Int) -> Int {
 }
 
 /// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk (one group of
-/// blocks; one more block's worth because the 16-row tiles of an odd block after a wide band of
-/// 36 rows run to row 47).
+/// blocks of the widest band).
 func int8VNNIPartialBytes(k4: Int) -> Int {
-  k4 / 4 > int8VNNIChunkQuads ? (int8VNNIGroupBlocks + 1) * int8GemmMaxBandRows * 64 : 0
+  k4 / 4 > int8VNNIChunkQuads ? int8VNNIGroupBlocks * int8GemmMaxBandRows * 64 : 0
 }
 
 /// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile,
@@ -282,7 +288,7 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
 /// int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks; the last
 /// chunk requantizes. One chunk is the plain tile, no partial sums. Stage values are read in
 /// place (the tiles mask a partial last block): nothing is staged per band. Long K runs the
-/// 12 × 32 tile on pairs of blocks (an odd last block of a group on the 16 × 16 tile), short K
+/// 12 × 32 tile on pairs of blocks (an odd last block of a group on its 12 × 16 twin), short K
 /// the 16 × 16 one.
 func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
                   stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>, ldc: Int,
@@ -290,11 +296,7 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
   let k = packed.k, k4 = packed.k4, kQuads = k4 / 4, blocks = packed.blocks, n = packed.n
   let wide = kQuads >= int8VNNIWideMinQuads
   let bandMax = int8VNNIBandRows(k4: k4)
-  // panel rows the tiles read: whole 12-row tiles, and 16-row ones where a block runs alone
-  @inline(__always) func up(_ r: Int, _ t: Int) -> Int { (r + t - 1) / t * t }
-  @inline(__always) func panelRows(_ r: Int) -> Int {
-    wide ? max(up(r, 12), blocks % 2 == 1 ? up(r, 16) : 0) : up(r, 16)
-  }
+  let tileRows = wide ? 12 : 16
   let chunks = (kQuads + int8VNNIChunkQuads - 1) / int8VNNIChunkQuads
   let chunkQuads = (kQuads + chunks - 1) / chunks
   let groupBlocks = chunks > 1 ? int8VNNIGroupBlocks : blocks
@@ -313,7 +315,7 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
       let bandRows = min(bandMax, m - band0)
       if !prepacked {
         int8PackVNNI(a: a + band0 * lda, lda: lda, rows: bandRows, k: k, k4: k4, into: panels,
-                     panelRows: panelRows(bandRows))
+                     panelRows: (bandRows + tileRows - 1) / tileRows * tileRows)
       }
       // the partial sums of block b - g0 (of this group), row r0
       @inline(__always) func partialAt(_ bi: Int, _ r0: Int) -> UnsafeMutableRawPointer {
@@ -326,8 +328,8 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
         while q0 < kQuads {
           let quads = min(chunkQuads, kQuads - q0)
           let mode = (q0 > 0 ? 1 : 0) | (q0 + quads == kQuads ? 2 : 0)
-          var b = g0
           if wide {
+            var b = g0
             while b + 1 < g1 {
               let c0 = b * 16, wp = w + b * blockStride + q0 * 64
               var r0 = 0
@@ -343,11 +345,23 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
               }
               b += 2
             }
+            if b < g1 {   // an odd last block: the 12 × 16 twin on the same bands
+              let c0 = b * 16, wp = w + b * blockStride + q0 * 64
+              var r0 = 0
+              while r0 < bandRows {
+                int8TileVNNI12(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
+                               partial: partialAt(b - g0, r0), mode: mode,
+                               bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                               shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                               out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(12, bandRows - r0),
+                               cols: min(16, n - c0))
+                r0 += 12
+              }
+            }
+            q0 += quads
+            continue
           }
-          // the 16 × 16 tile: every block at short K, an odd last block of a group at long K (its
-          // third tile of a 36-row band is 4 rows; the wide tile on duplicated weights cost 2×:
-          // N = 76 and 100 in the demo's cat_conv.0 and ASPP convs leave such a block)
-          for b in b..<g1 {
+          for b in g0..<g1 {
             let c0 = b * 16, cols = min(16, n - c0), wp = w + b * blockStride + q0 * 64
             var r0 = 0
             while r0 < bandRows {
