@@ -71,6 +71,194 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
   put(8, c8); put(9, c9); put(10, c10); put(11, c11); put(12, c12); put(13, c13); put(14, c14); put(15, c15)
 }
 
+/// int8 GEMM tile, MR = 12 rows × NR = 32 channels (two blocks of the [kQuads][16 ch][4] weight
+/// layout, `blockStride` bytes apart), for long K: per k-quad 2 weight loads + 12 broadcasts feed
+/// 24 vpdpbusd, where the 16 × 16 tile needs 17 loads for 16 (kernel alone, data in L1: ~1.5× the
+/// 16 × 16 rate; the whole GEMM at K = 2 736: ~1.17×). A plain one-quad loop: unrolled by 4
+/// quads (row offsets in the displacement), LLVM hoisted the 8 weight loads and spilled
+/// accumulators in the package build. Partial sums, modes, output stage and masks as
+/// `int8TileVNNI`, per half: `partial1` / `cols1` belong to the second block (cols1 ≤ 0 would
+/// store nothing of it; the driver runs an odd last block on `int8TileVNNI12` instead).
+@_cdecl("edgeseg_int8_tile_vnni_wide")
+public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, blockStride: Int,
+                             kQuads: Int, partial0: UnsafeMutableRawPointer, partial1: UnsafeMutableRawPointer, mode: Int,
+                             bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                             multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                             zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                             out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int) {
+  @inline(__always) func mask(_ cols: Int) -> __mmask16 {
+    cols >= 16 ? 0xFFFF : (cols <= 0 ? 0 : __mmask16(truncatingIfNeeded: (1 << cols) - 1))
+  }
+  let lanes0 = mask(cols0), lanes1 = mask(cols1)
+  var a0: __m512i, b0: __m512i
+  if mode & 1 != 0 {
+    a0 = partial0.load(as: __m512i.self); b0 = partial1.load(as: __m512i.self)
+  } else {
+    a0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes0, bias), _mm512_maskz_loadu_epi32(lanes0, correction))
+    b0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes1, bias + 64), _mm512_maskz_loadu_epi32(lanes1, correction + 64))
+  }
+  var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
+  var b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0, b8 = b0, b9 = b0, b10 = b0, b11 = b0
+  if mode & 1 != 0 {
+    @inline(__always) func p(_ base: UnsafeMutableRawPointer, _ r: Int) -> __m512i {
+      base.load(fromByteOffset: r * 64, as: __m512i.self)
+    }
+    a1 = p(partial0, 1); a2 = p(partial0, 2); a3 = p(partial0, 3); a4 = p(partial0, 4); a5 = p(partial0, 5)
+    a6 = p(partial0, 6); a7 = p(partial0, 7); a8 = p(partial0, 8); a9 = p(partial0, 9); a10 = p(partial0, 10)
+    a11 = p(partial0, 11)
+    b1 = p(partial1, 1); b2 = p(partial1, 2); b3 = p(partial1, 3); b4 = p(partial1, 4); b5 = p(partial1, 5)
+    b6 = p(partial1, 6); b7 = p(partial1, 7); b8 = p(partial1, 8); b9 = p(partial1, 9); b10 = p(partial1, 10)
+    b11 = p(partial1, 11)
+  }
+  let s = panelStride
+  var x0 = panel, w0 = weights, w1 = weights + blockStride
+  // (written out, not a nested function: one that captures the accumulator `var`s makes
+  // unoptimised builds box them on the heap per call)
+  for _ in 0..<kQuads {
+    let u = w0.loadUnaligned(as: __m512i.self), v = w1.loadUnaligned(as: __m512i.self)
+    // the row addresses as a chain of adds from one pointer (12 row pointers would not fit the
+    // integer registers next to the weight pointers)
+    let r0 = x0, r1 = r0 + s, r2 = r1 + s, r3 = r2 + s, r4 = r3 + s, r5 = r4 + s
+    let r6 = r5 + s, r7 = r6 + s, r8 = r7 + s, r9 = r8 + s, r10 = r9 + s, r11 = r10 + s
+    var t = _mm512_set1_epi32(r0.loadUnaligned(as: Int32.self))
+    a0 = _mm512_dpbusd_epi32(a0, t, u); b0 = _mm512_dpbusd_epi32(b0, t, v)
+    t = _mm512_set1_epi32(r1.loadUnaligned(as: Int32.self))
+    a1 = _mm512_dpbusd_epi32(a1, t, u); b1 = _mm512_dpbusd_epi32(b1, t, v)
+    t = _mm512_set1_epi32(r2.loadUnaligned(as: Int32.self))
+    a2 = _mm512_dpbusd_epi32(a2, t, u); b2 = _mm512_dpbusd_epi32(b2, t, v)
+    t = _mm512_set1_epi32(r3.loadUnaligned(as: Int32.self))
+    a3 = _mm512_dpbusd_epi32(a3, t, u); b3 = _mm512_dpbusd_epi32(b3, t, v)
+    t = _mm512_set1_epi32(r4.loadUnaligned(as: Int32.self))
+    a4 = _mm512_dpbusd_epi32(a4, t, u); b4 = _mm512_dpbusd_epi32(b4, t, v)
+    t = _mm512_set1_epi32(r5.loadUnaligned(as: Int32.self))
+    a5 = _mm512_dpbusd_epi32(a5, t, u); b5 = _mm512_dpbusd_epi32(b5, t, v)
+    t = _mm512_set1_epi32(r6.loadUnaligned(as: Int32.self))
+    a6 = _mm512_dpbusd_epi32(a6, t, u); b6 = _mm512_dpbusd_epi32(b6, t, v)
+    t = _mm512_set1_epi32(r7.loadUnaligned(as: Int32.self))
+    a7 = _mm512_dpbusd_epi32(a7, t, u); b7 = _mm512_dpbusd_epi32(b7, t, v)
+    t = _mm512_set1_epi32(r8.loadUnaligned(as: Int32.self))
+    a8 = _mm512_dpbusd_epi32(a8, t, u); b8 = _mm512_dpbusd_epi32(b8, t, v)
+    t = _mm512_set1_epi32(r9.loadUnaligned(as: Int32.self))
+    a9 = _mm512_dpbusd_epi32(a9, t, u); b9 = _mm512_dpbusd_epi32(b9, t, v)
+    t = _mm512_set1_epi32(r10.loadUnaligned(as: Int32.self))
+    a10 = _mm512_dpbusd_epi32(a10, t, u); b10 = _mm512_dpbusd_epi32(b10, t, v)
+    t = _mm512_set1_epi32(r11.loadUnaligned(as: Int32.self))
+    a11 = _mm512_dpbusd_epi32(a11, t, u); b11 = _mm512_dpbusd_epi32(b11, t, v)
+    x0 += 4; w0 += 64; w1 += 64
+  }
+  if mode & 2 == 0 {
+    @inline(__always) func keep(_ base: UnsafeMutableRawPointer, _ r: Int, _ c: __m512i) {
+      base.storeBytes(of: c, toByteOffset: r * 64, as: __m512i.self)
+    }
+    keep(partial0, 0, a0); keep(partial0, 1, a1); keep(partial0, 2, a2); keep(partial0, 3, a3)
+    keep(partial0, 4, a4); keep(partial0, 5, a5); keep(partial0, 6, a6); keep(partial0, 7, a7)
+    keep(partial0, 8, a8); keep(partial0, 9, a9); keep(partial0, 10, a10); keep(partial0, 11, a11)
+    keep(partial1, 0, b0); keep(partial1, 1, b1); keep(partial1, 2, b2); keep(partial1, 3, b3)
+    keep(partial1, 4, b4); keep(partial1, 5, b5); keep(partial1, 6, b6); keep(partial1, 7, b7)
+    keep(partial1, 8, b8); keep(partial1, 9, b9); keep(partial1, 10, b10); keep(partial1, 11, b11)
+    return
+  }
+  // rows < 12 only at the end of a band: the extra accumulators hold padding and are not stored
+  let rqa = Requant16(lanes: lanes0, multiplier: multiplier, shift: shift,
+                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  @inline(__always) func putA(_ r: Int, _ c: __m512i) {
+    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes0, rqa.apply(c)) }
+  }
+  putA(0, a0); putA(1, a1); putA(2, a2); putA(3, a3); putA(4, a4); putA(5, a5)
+  putA(6, a6); putA(7, a7); putA(8, a8); putA(9, a9); putA(10, a10); putA(11, a11)
+  if lanes1 == 0 { return }
+  let rqb = Requant16(lanes: lanes1, multiplier: multiplier + 64, shift: shift + 64,
+                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  let out1 = out + 16
+  @inline(__always) func putB(_ r: Int, _ c: __m512i) {
+    if r < rows { _mm_mask_storeu_epi8(out1 + r * ldc, lanes1, rqb.apply(c)) }
+  }
+  putB(0, b0); putB(1, b1); putB(2, b2); putB(3, b3); putB(4, b4); putB(5, b5)
+  putB(6, b6); putB(7, b7); putB(8, b8); putB(9, b9); putB(10, b10); putB(11, b11)
+}
+
+/// The wide tile's one-block twin, MR = 12 rows × NR = 16 channels: an odd last block of a long-K
+/// GEMM (N = 76 or 100 leaves one), on the same 12-row bands. Per k-quad 1 weight load + 12
+/// broadcasts for 12 vpdpbusd; the wide tile on duplicated weights spent 24, the 16 × 16 tile 48
+/// rows' worth for a band of 36. Same arguments as `int8TileVNNIWide`'s first half.
+@_cdecl("edgeseg_int8_tile_vnni_12")
+public func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, kQuads: Int,
+                           partial: UnsafeMutableRawPointer, mode: Int,
+                           bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                           multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                           zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                           out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
+  let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
+  var a0: __m512i
+  if mode & 1 != 0 {
+    a0 = partial.load(as: __m512i.self)
+  } else {
+    a0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, bias), _mm512_maskz_loadu_epi32(lanes, correction))
+  }
+  var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
+  if mode & 1 != 0 {
+    @inline(__always) func p(_ r: Int) -> __m512i { partial.load(fromByteOffset: r * 64, as: __m512i.self) }
+    a1 = p(1); a2 = p(2); a3 = p(3); a4 = p(4); a5 = p(5); a6 = p(6); a7 = p(7); a8 = p(8); a9 = p(9)
+    a10 = p(10); a11 = p(11)
+  }
+  let s = panelStride
+  var x0 = panel, w0 = weights
+  for _ in 0..<kQuads {
+    let u = w0.loadUnaligned(as: __m512i.self)
+    let r0 = x0, r1 = r0 + s, r2 = r1 + s, r3 = r2 + s, r4 = r3 + s, r5 = r4 + s
+    let r6 = r5 + s, r7 = r6 + s, r8 = r7 + s, r9 = r8 + s, r10 = r9 + s, r11 = r10 + s
+    var t = _mm512_set1_epi32(r0.loadUnaligned(as: Int32.self)); a0 = _mm512_dpbusd_epi32(a0, t, u)
+    t = _mm512_set1_epi32(r1.loadUnaligned(as: Int32.self)); a1 = _mm512_dpbusd_epi32(a1, t, u)
+    t = _mm512_set1_epi32(r2.loadUnaligned(as: Int32.self)); a2 = _mm512_dpbusd_epi32(a2, t, u)
+    t = _mm512_set1_epi32(r3.loadUnaligned(as: Int32.self)); a3 = _mm512_dpbusd_epi32(a3, t, u)
+    t = _mm512_set1_epi32(r4.loadUnaligned(as: Int32.self)); a4 = _mm512_dpbusd_epi32(a4, t, u)
+    t = _mm512_set1_epi32(r5.loadUnaligned(as: Int32.self)); a5 = _mm512_dpbusd_epi32(a5, t, u)
+    t = _mm512_set1_epi32(r6.loadUnaligned(as: Int32.self)); a6 = _mm512_dpbusd_epi32(a6, t, u)
+    t = _mm512_set1_epi32(r7.loadUnaligned(as: Int32.self)); a7 = _mm512_dpbusd_epi32(a7, t, u)
+    t = _mm512_set1_epi32(r8.loadUnaligned(as: Int32.self)); a8 = _mm512_dpbusd_epi32(a8, t, u)
+    t = _mm512_set1_epi32(r9.loadUnaligned(as: Int32.self)); a9 = _mm512_dpbusd_epi32(a9, t, u)
+    t = _mm512_set1_epi32(r10.loadUnaligned(as: Int32.self)); a10 = _mm512_dpbusd_epi32(a10, t, u)
+    t = _mm512_set1_epi32(r11.loadUnaligned(as: Int32.self)); a11 = _mm512_dpbusd_epi32(a11, t, u)
+    x0 += 4; w0 += 64
+  }
+  if mode & 2 == 0 {
+    @inline(__always) func keep(_ r: Int, _ c: __m512i) { partial.storeBytes(of: c, toByteOffset: r * 64, as: __m512i.self) }
+    keep(0, a0); keep(1, a1); keep(2, a2); keep(3, a3); keep(4, a4); keep(5, a5)
+    keep(6, a6); keep(7, a7); keep(8, a8); keep(9, a9); keep(10, a10); keep(11, a11)
+    return
+  }
+  let rq = Requant16(lanes: lanes, multiplier: multiplier, shift: shift,
+                     zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
+  @inline(__always) func put(_ r: Int, _ c: __m512i) {
+    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes, rq.apply(c)) }
+  }
+  put(0, a0); put(1, a1); put(2, a2); put(3, a3); put(4, a4); put(5, a5)
+  put(6, a6); put(7, a7); put(8, a8); put(9, a9); put(10, a10); put(11, a11)
+}
+
+/// dst[i] = src[i] ^ 0x80 (x + 128 as u8) for `count` bytes, 64 at a time with a masked tail: the
+/// VNNI im2col's copy of one kernel row's run of taps (3·C_in bytes), where the portable
+/// 16-byte loop (`int8CopyFlipped`) took about a tenth of a dense 3×3 conv.
+@_cdecl("edgeseg_int8_copy_flipped_vnni")
+public func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int) {
+  let flip = _mm512_set1_epi8(-128)
+  var j = 0
+  while j + 64 <= count {
+    dst.storeBytes(of: _mm512_xor_si512(src.loadUnaligned(fromByteOffset: j, as: __m512i.self), flip),
+                   toByteOffset: j, as: __m512i.self)
+    j += 64
+  }
+  if j == count { return }
+  if count >= 64 {   // the last 64 bytes again, overlapping: a masked load stalled here
+    let o = count - 64
+    dst.storeBytes(of: _mm512_xor_si512(src.loadUnaligned(fromByteOffset: o, as: __m512i.self), flip),
+                   toByteOffset: o, as: __m512i.self)
+  } else {
+    let tail: __mmask64 = (1 << UInt64(count - j)) - 1
+    _mm512_mask_storeu_epi8(dst + j, tail, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tail, src + j), flip))
+  }
+}
+
 /// Pack `rows` rows of A (row stride lda, k bytes each) into `panelRows` panel rows of k4 bytes
 /// holding x + 128 == x ^ 0x80 (VNNI's unsigned operand); the K tail and the missing rows are
 /// 0 + 128. 64 bytes at a time with masked tails: the portable per-row copy cost more than the

@@ -57,7 +57,8 @@ import Testing
   @Test func longKConvolutionsWholeAndSplit() throws {
     var rng = QuantTestRNG(seed: 8)
     let q = 4 * int8VNNIChunkQuads
-    for (kh, cin) in [(3, q / 9 + 2), (1, q + 33)] {
+    // (3, 31): K = 279, the wide VNNI tile in one chunk; (3, q/9 + 2): two chunks
+    for (kh, cin) in [(3, q / 9 + 2), (1, q + 33), (3, 31)] {
       let s = Int8ConvShape(inH: 9, inW: 7, inC: cin, outC: 37, kH: kh, kW: kh,
                             pad: kh == 3 ? (1, 1, 1, 1) : (0, 0, 0, 0))
       let x = rng.activations(63 * cin), w = rng.weights(37 * s.gemmK)

@@ -98,6 +98,47 @@ import Glibc
     }
   }
 
+  /// The VNNI wide tile (12 rows × 32 channels, pairs of 16-channel blocks) from the K where it
+  /// takes over (the 16 × 16 one just below it): every residue of the 4-byte K tail, one and
+  /// several K chunks; M with 12-row and band tails; N with a partial second half, an odd last
+  /// block (duplicated weights, second half dropped) and groups of channel blocks with an odd
+  /// remainder; padded lda / ldc with a sentinel the masked stores must leave alone.
+  @Test func wideVNNITileShapesBitExact() throws {
+    var rng = QuantTestRNG(seed: 1212)
+    let k0 = 4 * int8VNNIWideMinQuads, kc = 4 * int8VNNIChunkQuads
+    let ks = Array((k0 - 5)...(k0 + 17)) + [kc - 1, kc, kc + 1, kc + 15, 2 * kc + 6, 3 * kc + 63]
+    let ms = [1, 11, 12, 13, 24, 35, 36, 37, 73], ns = [1, 15, 16, 17, 31, 32, 33, 48, 49, 63, 275]
+    for (t, k) in ks.enumerated() {
+      let m = ms[t % ms.count], n = ns[(t * 5) % ns.count]
+      let lda = k + t % 3, ldc = n + 1 + t % 2
+      let a = rng.activations(m * lda), w = rng.weights(n * k)
+      var bias: [Int32] = [], mult: [Int32] = [], shift: [Int32] = []
+      for _ in 0..<n {
+        bias.append(Int32(rng.int(-(1 << 30)...(1 << 30))) >> Int32(rng.int(0...24)))
+        mult.append(Int32(rng.int((1 << 30)...Int(Int32.max))))
+        shift.append(Int32(rng.int(0...3) == 0 ? rng.int(-31...30) : rng.int((-31)...(-8))))
+      }
+      let stage = try Int8OutputStage(bias: bias, multiplier: mult, shift: shift,
+                                      outputZeroPoint: Int32(rng.int(-128...127)),
+                                      clampMin: t % 2 == 0 ? -128 : -100, clampMax: t % 2 == 0 ? 127 : 90)
+      var want = [Int8](repeating: 0, count: m * ldc)
+      int8GemmReference(a: a, lda: lda, m: m, weights: w, n: n, k: k, stage: stage, out: &want, ldc: ldc)
+      for path in Int8Path.available() where path == .vnni || t % 4 == 0 {
+        var got = [Int8](repeating: 0x55, count: m * ldc)
+        int8Gemm(a: a, lda: lda, m: m, packed: try packInt8Weights(w, n: n, k: k, path: path), stage: stage,
+                 out: &got, ldc: ldc)
+        var bad: String? = nil
+        for i in 0..<m {
+          for j in 0..<ldc where bad == nil {
+            let expected = j < n ? want[i * ldc + j] : 0x55
+            if got[i * ldc + j] != expected { bad = "[\(i)][\(j)] \(got[i * ldc + j]) != \(expected)" }
+          }
+        }
+        #expect(bad == nil, "path \(path.name) m=\(m) n=\(n) k=\(k): \(bad ?? "")")
+      }
+    }
+  }
+
   /// Every product at the int16 pair limit: x = −128 against w = −127 (and 127 against 127):
   /// vpmaddubsw would saturate here, vpmaddwd / smull+smlal / sdot / vpdpbusd must not.
   @Test func saturationCornersAreExact() throws {

@@ -40,7 +40,7 @@ public func int8WeightsOIHWToOHWI(_ w: [Int8], outC: Int, inCPerGroup: Int, kH: 
 
 public func int8Conv2DScratchBytes(_ conv: Int8PackedConv) -> Int {
   let k = conv.shape.gemmK
-  return max(int8Im2colBandRows * k, int8GemmBandRows * ((k + 3) & ~3)) + 64 + int8GemmScratchBytes(k: k)
+  return max(int8Im2colBandRows * k, int8GemmMaxBandRows * ((k + 3) & ~3)) + 64 + int8GemmScratchBytes(k: k)
 }
 
 /// Convolution with packed weights. `stage` holds all outC channels (bias folded with the
@@ -62,7 +62,7 @@ public func int8Conv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, conv: 
     return
   }
   let band = scratch.assumingMemoryBound(to: Int8.self)
-  let gemmScratch = (scratch + max(int8Im2colBandRows * k, int8GemmBandRows * ((k + 3) & ~3))).alignedUp(toMultipleOf: 64)
+  let gemmScratch = (scratch + max(int8Im2colBandRows * k, int8GemmMaxBandRows * ((k + 3) & ~3))).alignedUp(toMultipleOf: 64)
   let zp = Int8(truncatingIfNeeded: inputZeroPoint)
   if conv.groups[0].path == .vnni {
     int8Im2colVNNI(input: input, zeroPoint: zp, conv: conv, stage: stage, output: output, band: band,
@@ -98,16 +98,23 @@ public func int8Conv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, conv: 
 }
 
 /// The VNNI path's im2col writes the GEMM's panels directly (rows of x ^ 0x80 at stride K4,
-/// bands of int8GemmBandRows), so the patch bytes are copied once instead of twice; the taps of
+/// bands of `int8VNNIBandRows`), so the patch bytes are copied once instead of twice; the taps of
 /// one kernel row are one contiguous run of the input when dilationW = 1 and the run is inside.
 func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8PackedConv, stage: Int8OutputStage,
                     output: UnsafeMutablePointer<Int8>, band: UnsafeMutablePointer<Int8>,
                     gemmScratch: UnsafeMutableRawPointer, pixels: Range<Int>) {
   let s = conv.shape, cig = s.inCPerGroup, cog = s.outCPerGroup, k = s.gemmK, k4 = (k + 3) & ~3
   let pad = UInt8(bitPattern: zp) ^ 0x80, run = s.kW * cig
+  @inline(__always) func copy(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutableRawPointer, _ n: Int) {
+    #if arch(x86_64)
+    // only the VNNI path gets here; short runs (the stem's 3·3 bytes) stay inline, no call
+    if n >= 64 { int8CopyFlippedVNNI(from: src, to: dst, count: n); return }
+    #endif
+    int8CopyFlipped(from: src, to: dst, count: n)
+  }
   var p0 = pixels.lowerBound
   while p0 < pixels.upperBound {
-    let rows = min(int8GemmBandRows, pixels.upperBound - p0)
+    let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p0)
     for g in 0..<s.groups {
       for r in 0..<rows {
         let oy = (p0 + r) / s.outW, ox = (p0 + r) % s.outW
@@ -124,14 +131,14 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
           }
           let inputRow = input + iy * s.inW * s.inC + g * cig
           if rowInside && s.groups == 1 {
-            int8CopyFlipped(from: inputRow + ix0 * s.inC, to: row + col, count: run)
+            copy(inputRow + ix0 * s.inC, row + col, run)
             col += run
             continue
           }
           for kx in 0..<s.kW {
             let ix = ix0 + kx * s.dilationW
             if ix >= 0 && ix < s.inW {
-              int8CopyFlipped(from: inputRow + ix * s.inC, to: row + col, count: cig)
+              copy(inputRow + ix * s.inC, row + col, cig)
             } else {
               (row + col).initializeMemory(as: UInt8.self, repeating: pad, count: cig)
             }

@@ -30,6 +30,22 @@ func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawP
                   multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                   zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                   out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
+@_extern(c, "edgeseg_int8_tile_vnni_wide")
+func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, blockStride: Int,
+                      kQuads: Int, partial0: UnsafeMutableRawPointer, partial1: UnsafeMutableRawPointer, mode: Int,
+                      bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                      multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                      zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                      out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int)
+@_extern(c, "edgeseg_int8_tile_vnni_12")
+func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRawPointer, kQuads: Int,
+                    partial: UnsafeMutableRawPointer, mode: Int,
+                    bias: UnsafeRawPointer, correction: UnsafeRawPointer,
+                    multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
+                    zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
+                    out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
+@_extern(c, "edgeseg_int8_copy_flipped_vnni")
+func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int)
 @_extern(c, "edgeseg_int8_pack_vnni")
 func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: Int,
                   into dst: UnsafeMutableRawPointer, panelRows: Int)
@@ -108,20 +124,39 @@ let int8GemmBandRows = 32
 /// panel chunk (32 rows × ≤ 768 bytes) and one block's weight chunk (16 × ≤ 768) stay in L1
 /// (48 KB here) while the other blocks' weight chunks stream past. 192 beat 128 at K = 1 170 and
 /// 2 880 in the kernel bench and leaves K ≤ 768 (the 1×1 convs) in one chunk, no partial sums.
+/// The wide tile (36 rows × 768 + 32 channels × 768 bytes) measured 128 and 192 alike.
 let int8VNNIChunkQuads = 192
-/// VNNI: channel blocks whose partial sums are kept between K chunks (32 rows × 16 int32 each).
+/// VNNI: channel blocks whose partial sums are kept between K chunks (band rows × 16 int32 each).
 let int8VNNIGroupBlocks = 16
 
-/// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk.
+/// VNNI: K (in quads) from which the 12 × 32 tile (`int8TileVNNIWide`) runs instead of the
+/// 16 × 16 one. Kernel bench, M = 4096…16384: the wide tile 1.45× at K = 128 (N = 256), 1.1…1.2×
+/// at K = 320…2 880, a tie at K = 96, 0.9× at K = 16…64 (N = 48…256), where the output stage
+/// and its setup per tile, not vpdpbusd, bound the tile.
+let int8VNNIWideMinQuads = 32
+/// VNNI wide tile: rows per band, three tiles of 12 (24 and 48 measured alike, 32 would leave
+/// a 8-row tile of padding in every band).
+let int8VNNIWideBandRows = 36
+
+/// Rows of the largest band any path packs (scratch sizing): 32, or 36 for the wide VNNI tile.
+let int8GemmMaxBandRows = 36
+
+/// Rows per band `int8GemmVNNI` (and the VNNI im2col that prepacks for it) uses at this K.
+func int8VNNIBandRows(k4: Int) -> Int {
+  k4 / 4 >= int8VNNIWideMinQuads ? int8VNNIWideBandRows : int8GemmBandRows
+}
+
+/// Bytes of int32 partial sums the VNNI path keeps when K spans more than one chunk (one group of
+/// blocks of the widest band).
 func int8VNNIPartialBytes(k4: Int) -> Int {
-  k4 / 4 > int8VNNIChunkQuads ? int8VNNIGroupBlocks * int8GemmBandRows * 64 : 0
+  k4 / 4 > int8VNNIChunkQuads ? int8VNNIGroupBlocks * int8GemmMaxBandRows * 64 : 0
 }
 
 /// Scratch bytes `int8Gemm` needs for a given K (one band of A panels + one accumulator tile,
 /// and for VNNI with a long K the partial sums of a group of channel blocks).
 public func int8GemmScratchBytes(k: Int) -> Int {
   let k4 = (k + 3) & ~3
-  return int8GemmBandRows * k4 * 4 + 8 * 16 * 4 + 64 + int8VNNIPartialBytes(k4: k4)
+  return int8GemmMaxBandRows * k4 * 4 + 8 * 16 * 4 + 64 + int8VNNIPartialBytes(k4: k4)
 }
 
 /// out[i][c] for i < m, c < n (row stride ldc). Allocation-free when given `scratch`
@@ -149,16 +184,16 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
                       stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>,
                       ldc: Int, scratch: UnsafeMutableRawPointer, prepacked: Bool = false) {
   let path = packed.path, mr = path.mr, nr = path.nr, k = packed.k, k4 = packed.k4
-  precondition(!prepacked || (path == .vnni && m <= int8GemmBandRows && lda == k4))
+  precondition(!prepacked || (path == .vnni && m <= int8VNNIBandRows(k4: k4) && lda == k4))
   // panel bytes per row per K: int16 pairs (avx2) 2, expanded pairs (neon) 4, otherwise 1
   let panelBytes = mr * k4 * (path == .neon ? 4 : (path == .avx2 ? 2 : 1))
   let panels = prepacked ? UnsafeMutableRawPointer(mutating: a) : scratch
-  let tile = (scratch + int8GemmBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
+  let tile = (scratch + int8GemmMaxBandRows * k4 * 4).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Int32.self)
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
   #if arch(x86_64)
   if path == .vnni {
     int8GemmVNNI(a: a, lda: lda, m: m, packed: packed, stage: stage, stageOffset: stageOffset, out: out, ldc: ldc,
-                 panels: panels, partial: (scratch + int8GemmBandRows * k4 * 4 + 8 * 16 * 4).alignedUp(toMultipleOf: 64),
+                 panels: panels, partial: (scratch + int8GemmMaxBandRows * k4 * 4 + 8 * 16 * 4).alignedUp(toMultipleOf: 64),
                  prepacked: prepacked)
     return
   }
@@ -248,19 +283,25 @@ func int8GemmChannels(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8Pack
 }
 
 #if arch(x86_64)
-/// The VNNI driver. Per band of 32 rows: panels packed by the tier (unless prepacked), then K in
-/// balanced chunks of ≤ int8VNNIChunkQuads quads, each chunk run over every channel block of a
-/// group of int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks;
-/// the last chunk requantizes. One chunk (K ≤ 768) is the plain tile, no partial sums. Stage
-/// values are read in place (the tile masks a partial last block): nothing is staged per band.
+/// The VNNI driver. Per band of rows (`int8VNNIBandRows`): panels packed by the tier (unless
+/// prepacked), then K in balanced chunks, each chunk run over every channel block of a group of
+/// int8VNNIGroupBlocks before the next, int32 partial sums in `partial` between chunks; the last
+/// chunk requantizes. One chunk is the plain tile, no partial sums. Stage values are read in
+/// place (the tiles mask a partial last block): nothing is staged per band. Long K runs the
+/// 12 × 32 tile on pairs of blocks (an odd last block of a group on its 12 × 16 twin), short K
+/// the 16 × 16 one.
 func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWeights,
                   stage: Int8OutputStage, stageOffset: Int, out: UnsafeMutablePointer<Int8>, ldc: Int,
                   panels: UnsafeMutableRawPointer, partial: UnsafeMutableRawPointer, prepacked: Bool) {
   let k = packed.k, k4 = packed.k4, kQuads = k4 / 4, blocks = packed.blocks, n = packed.n
+  let wide = kQuads >= int8VNNIWideMinQuads
+  let bandMax = int8VNNIBandRows(k4: k4)
+  let tileRows = wide ? 12 : 16
   let chunks = (kQuads + int8VNNIChunkQuads - 1) / int8VNNIChunkQuads
   let chunkQuads = (kQuads + chunks - 1) / chunks
   let groupBlocks = chunks > 1 ? int8VNNIGroupBlocks : blocks
   let zp = stage.outputZeroPoint, lo = stage.clampMin, hi = stage.clampMax
+  let blockStride = packed.blockStride
   packed.storage.withUnsafeBufferPointer { wbuf in
   packed.correction.withUnsafeBufferPointer { correctionBuf in
   stage.bias.withUnsafeBufferPointer { biasBuf in
@@ -271,10 +312,14 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
     let shift = UnsafeRawPointer(shiftBuf.baseAddress! + stageOffset)
     var band0 = 0
     while band0 < m {
-      let bandRows = min(int8GemmBandRows, m - band0)
+      let bandRows = min(bandMax, m - band0)
       if !prepacked {
         int8PackVNNI(a: a + band0 * lda, lda: lda, rows: bandRows, k: k, k4: k4, into: panels,
-                     panelRows: (bandRows + 15) & ~15)
+                     panelRows: (bandRows + tileRows - 1) / tileRows * tileRows)
+      }
+      // the partial sums of block b - g0 (of this group), row r0
+      @inline(__always) func partialAt(_ bi: Int, _ r0: Int) -> UnsafeMutableRawPointer {
+        partial + (bi * bandMax + r0) * 64
       }
       var g0 = 0
       while g0 < blocks {
@@ -283,12 +328,45 @@ func int8GemmVNNI(a: UnsafePointer<Int8>, lda: Int, m: Int, packed: Int8PackedWe
         while q0 < kQuads {
           let quads = min(chunkQuads, kQuads - q0)
           let mode = (q0 > 0 ? 1 : 0) | (q0 + quads == kQuads ? 2 : 0)
+          if wide {
+            var b = g0
+            while b + 1 < g1 {
+              let c0 = b * 16, wp = w + b * blockStride + q0 * 64
+              var r0 = 0
+              while r0 < bandRows {
+                int8TileVNNIWide(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp,
+                                 blockStride: blockStride, kQuads: quads,
+                                 partial0: partialAt(b - g0, r0), partial1: partialAt(b + 1 - g0, r0), mode: mode,
+                                 bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                                 shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                                 out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(12, bandRows - r0),
+                                 cols0: min(16, n - c0), cols1: min(16, n - c0 - 16))
+                r0 += 12
+              }
+              b += 2
+            }
+            if b < g1 {   // an odd last block: the 12 × 16 twin on the same bands
+              let c0 = b * 16, wp = w + b * blockStride + q0 * 64
+              var r0 = 0
+              while r0 < bandRows {
+                int8TileVNNI12(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
+                               partial: partialAt(b - g0, r0), mode: mode,
+                               bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
+                               shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
+                               out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(12, bandRows - r0),
+                               cols: min(16, n - c0))
+                r0 += 12
+              }
+            }
+            q0 += quads
+            continue
+          }
           for b in g0..<g1 {
-            let c0 = b * 16, cols = min(16, n - c0), wp = w + b * packed.blockStride + q0 * 64
+            let c0 = b * 16, cols = min(16, n - c0), wp = w + b * blockStride + q0 * 64
             var r0 = 0
             while r0 < bandRows {
               int8TileVNNI(panel: panels + r0 * k4 + q0 * 4, panelStride: k4, weights: wp, kQuads: quads,
-                           partial: partial + ((b - g0) * int8GemmBandRows + r0) * 64, mode: mode,
+                           partial: partialAt(b - g0, r0), mode: mode,
                            bias: bias + c0 * 4, correction: correction + c0 * 4, multiplier: mult + c0 * 4,
                            shift: shift + c0 * 4, zeroPoint: zp, clampMin: lo, clampMax: hi,
                            out: out + (band0 + r0) * ldc + c0, ldc: ldc, rows: min(16, bandRows - r0), cols: cols)
