@@ -19,6 +19,25 @@ public func f32GemmAVX2(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: In
     f32GemmBody(SIMD8<Float>.self, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
 }
 
+/// out[i] = r0[i]·g + r1[i]·f: two products and a sum, never fused (Swift contracts nothing), so
+/// the bits are the portable loop's; 16 floats per step in two ymm.
+@_cdecl("edgeseg_f32_blend_rows_avx2")
+public func f32BlendRowsAVX2(r0: UnsafePointer<Float>, r1: UnsafePointer<Float>, g: Float, f: Float,
+                             out: UnsafeMutablePointer<Float>, count: Int) {
+    let gv = SIMD8<Float>(repeating: g), fv = SIMD8<Float>(repeating: f)
+    @inline(__always) func at(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    var i = 0
+    while i + 16 <= count {
+        let a = at(r0, i) * gv + at(r1, i) * fv, b = at(r0, i + 8) * gv + at(r1, i + 8) * fv
+        UnsafeMutableRawPointer(out + i).storeBytes(of: a, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + i + 8).storeBytes(of: b, as: SIMD8<Float>.self)
+        i += 16
+    }
+    while i < count { out[i] = r0[i] * g + r1[i] * f; i += 1 }
+}
+
 // ---- copied from EdgeSegKernels/FP32/F32FastKernels.swift ----
 
 @inline(__always)

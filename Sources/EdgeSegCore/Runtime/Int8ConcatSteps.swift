@@ -95,7 +95,7 @@ struct Int8ResizeStep {
             if tagA == y1 { r1 = rowA } else if tagB == y1 { r1 = rowB }
             else if r0 == rowA { fill(rowB, y1); tagB = y1; r1 = rowB }
             else { fill(rowA, y1); tagA = y1; r1 = rowA }
-            for i in 0..<(C * W) { blend[i] = r0[i] * gy + r1[i] * fy }
+            f32BlendRows(r0, r1, gy, fy, blend, count: C * W)
             if outStride == C {
                 boundary(blend, y + oy * W * C, W, output).quantize(part: 0, parts: 1, tile: tile)
             } else {

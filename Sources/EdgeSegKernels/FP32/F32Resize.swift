@@ -112,13 +112,24 @@ private func resizeLinearRows(_ s: F32ResizeShape, _ src: UnsafePointer<Float>, 
         if tagA == k1 { r1 = rowA } else if tagB == k1 { r1 = rowB }
         else if r0 == rowA { fill(rowB, k1); tagB = k1; r1 = rowB }
         else { fill(rowA, k1); tagA = k1; r1 = rowA }
-        let out = dst + item * W
-        let gy = 1 - fy
-        let gv = SIMD8<Float>(repeating: gy), fv = SIMD8<Float>(repeating: fy)
-        var i = 0
-        while i + 8 <= W { f32Store8(f32Load8(r0 + i) * gv + f32Load8(r1 + i) * fv, out + i); i += 8 }
-        while i < W { out[i] = r0[i] * gy + r1[i] * fy; i += 1 }
+        f32BlendRows(r0, r1, 1 - fy, fy, dst + item * W, count: W)
     }
+}
+
+/// out[i] = r0[i]·g + r1[i]·f (the vertical pass of the linear resizes): the same two products
+/// and sum on every path (AVX2 twin on x86, SIMD8 here), so the results are bit-identical.
+public func f32BlendRows(_ r0: UnsafePointer<Float>, _ r1: UnsafePointer<Float>, _ g: Float, _ f: Float,
+                         _ out: UnsafeMutablePointer<Float>, count: Int, path: F32Path = .preferred) {
+    #if arch(x86_64)
+    if path.usesAVX2Twins {
+        f32BlendRowsAVX2(r0: r0, r1: r1, g: g, f: f, out: out, count: count)
+        return
+    }
+    #endif
+    let gv = SIMD8<Float>(repeating: g), fv = SIMD8<Float>(repeating: f)
+    var i = 0
+    while i + 8 <= count { f32Store8(f32Load8(r0 + i) * gv + f32Load8(r1 + i) * fv, out + i); i += 8 }
+    while i < count { out[i] = r0[i] * g + r1[i] * f; i += 1 }
 }
 
 private func resizeNearestRows(_ s: F32ResizeShape, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
