@@ -259,6 +259,44 @@ public func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutabl
   }
 }
 
+/// im2col panel rows for a conv whose kernel row is a short run of taps (kW·C_in ≤ 16 bytes: the
+/// RGB stem's 3 × 3 channels): per output pixel, each kernel row is one masked 16-byte load (the
+/// columns in the image; the rest merge the zero point), an XOR and a masked store, where the
+/// generic walk spent ~80 cycles a pixel in loop bookkeeping. Masked-off lanes are never read, so
+/// a run hanging over the left or right edge needs no bounds care.
+/// geometry: inH, inW, inC, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH.
+/// Writes `rows` panel rows of k4 bytes (K = kH·kW·inC, tail 0x80) for output pixels first….
+@_cdecl("edgeseg_int8_im2col_short_vnni")
+public func int8Im2colShortVNNI(input: UnsafePointer<Int8>, geometry g: UnsafePointer<Int>, zeroPoint: Int8,
+                                first: Int, rows: Int, k4: Int, band: UnsafeMutableRawPointer) {
+  let inH = g[0], inW = g[1], inC = g[2], outW = g[3], kH = g[4], kW = g[5]
+  let strideH = g[6], strideW = g[7], padTop = g[8], padLeft = g[9], dilH = g[10]
+  let run = kW * inC, k = kH * run
+  let runMask = __mmask16(truncatingIfNeeded: (1 << run) - 1)
+  let flip = _mm_set1_epi8(-128), zp = _mm_set1_epi8(zeroPoint)
+  var oy = first / outW, ox = first % outW
+  for r in 0..<rows {
+    let row = band + r * k4
+    let ix0 = ox * strideW - padLeft
+    var cols = runMask
+    if ix0 < 0 || ix0 + kW > inW {
+      cols = 0
+      for kx in 0..<kW where ix0 + kx >= 0 && ix0 + kx < inW {
+        cols |= __mmask16(truncatingIfNeeded: ((1 << inC) - 1) << (kx * inC))
+      }
+    }
+    for ky in 0..<kH {
+      let iy = oy * strideH - padTop + ky * dilH
+      let rowCols: __mmask16 = iy >= 0 && iy < inH ? cols : 0
+      let src = input + (iy * inW + ix0) * inC   // only the lanes in rowCols are read
+      _mm_mask_storeu_epi8(row + ky * run, runMask, _mm_xor_si128(_mm_mask_loadu_epi8(zp, rowCols, src), flip))
+    }
+    for t in k..<k4 { row.storeBytes(of: 0x80, toByteOffset: t, as: UInt8.self) }
+    ox += 1
+    if ox == outW { ox = 0; oy += 1 }
+  }
+}
+
 /// Pack `rows` rows of A (row stride lda, k bytes each) into `panelRows` panel rows of k4 bytes
 /// holding x + 128 == x ^ 0x80 (VNNI's unsigned operand); the K tail and the missing rows are
 /// 0 + 128. 64 bytes at a time with masked tails: the portable per-row copy cost more than the

@@ -36,6 +36,30 @@ import Testing
     }
   }
 
+  /// Kernel rows of ≤ 16 bytes (the RGB stem: 3 × 3 channels) take the VNNI path's masked-vector
+  /// im2col: every edge (left/right runs half outside, padding rows), strides, row dilation,
+  /// 5-wide kernels, several bands, zero points at both ends.
+  @Test func shortRunIm2colBitExact() throws {
+    var rng = QuantTestRNG(seed: 7)
+    for t in 0..<14 {
+      let cin = [1, 2, 3, 3, 4, 5][t % 6], kw = t % 5 == 4 && cin <= 3 ? 5 : 3
+      let stride = 1 + t % 2, dilH = t % 7 == 3 ? 2 : 1
+      let pad = (t % 3, (t + 1) % 3, t % 2, 1 + t % 2)
+      let s = Int8ConvShape(inH: rng.int(5...23), inW: rng.int(5...31), inC: cin, outC: rng.int(1...37), kH: kw, kW: kw,
+                            stride: (stride, stride), pad: pad, dilation: (dilH, 1), groups: 1)
+      let zp = Int32(t % 3 == 0 ? -128 : (t % 3 == 1 ? 127 : rng.int(-128...127)))
+      let x = rng.activations(s.inH * s.inW * cin), w = rng.weights(s.outC * s.gemmK)
+      let stage = rng.stage(channels: s.outC, k: s.gemmK, clamp: t % 2 == 0)
+      var want = [Int8](repeating: 0, count: s.outH * s.outW * s.outC)
+      int8Conv2DReference(input: x, inputZeroPoint: zp, shape: s, weights: w, stage: stage, output: &want)
+      for path in Int8Path.available() {
+        var got = [Int8](repeating: 0, count: want.count)
+        int8Conv2D(input: x, inputZeroPoint: zp, conv: try packInt8Conv(w, shape: s, path: path), stage: stage, output: &got)
+        #expect(int8FirstMismatch(got, want) == nil, "case \(t) path \(path.name) shape \(s)")
+      }
+    }
+  }
+
   /// More output pixels than one im2col band, so band boundaries are crossed.
   @Test func convolutionAcrossIm2colBands() throws {
     var rng = QuantTestRNG(seed: 5)

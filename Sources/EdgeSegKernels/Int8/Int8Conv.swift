@@ -73,9 +73,10 @@ public func int8Conv2D(input: UnsafePointer<Int8>, inputZeroPoint: Int32, conv: 
   while p0 < pixels {
     let rows = min(int8Im2colBandRows, pixels - p0)
     for g in 0..<s.groups {
-      // im2col: row = output pixel, columns (ky, kx, ci) of this group
+      // im2col: row = output pixel, columns (ky, kx, ci) of this group; the pixel by counters
+      var oy = p0 / s.outW, ox = p0 % s.outW
       for r in 0..<rows {
-        let oy = (p0 + r) / s.outW, ox = (p0 + r) % s.outW
+        defer { ox += 1; if ox == s.outW { ox = 0; oy += 1 } }
         var col = band + r * k
         for ky in 0..<s.kH {
           let iy = oy * s.strideH - s.padTop + ky * s.dilationH
@@ -113,11 +114,32 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
     int8CopyFlipped(from: src, to: dst, count: n)
   }
   var p0 = pixels.lowerBound
+  #if arch(x86_64)
+  if s.groups == 1 && s.dilationW == 1 && run <= 16 {
+    // the RGB stem: kernel rows of a few bytes, one masked vector op each (`int8Im2colShortVNNI`)
+    var geo = (s.inH, s.inW, s.inC, s.outW, s.kH, s.kW, s.strideH, s.strideW, s.padTop, s.padLeft, s.dilationH)
+    withUnsafePointer(to: &geo) { tuple in
+      tuple.withMemoryRebound(to: Int.self, capacity: 11) { geometry in
+        while p0 < pixels.upperBound {
+          let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p0)
+          int8Im2colShortVNNI(input: input, geometry: geometry, zeroPoint: zp, first: p0, rows: rows, k4: k4, band: band)
+          int8GemmChannels(a: band, lda: k4, m: rows, packed: conv.groups[0], stage: stage, stageOffset: 0,
+                           out: output + p0 * s.outC, ldc: s.outC, scratch: gemmScratch, prepacked: true)
+          p0 += rows
+        }
+      }
+    }
+    return
+  }
+  #endif
   while p0 < pixels.upperBound {
     let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p0)
     for g in 0..<s.groups {
+      // the output pixel walks the band with counters: a division per row cost the stem
+      // (65 536 rows of 28 bytes) about as much as its copies
+      var oy = p0 / s.outW, ox = p0 % s.outW
       for r in 0..<rows {
-        let oy = (p0 + r) / s.outW, ox = (p0 + r) % s.outW
+        defer { ox += 1; if ox == s.outW { ox = 0; oy += 1 } }
         let row = UnsafeMutableRawPointer(band + r * k4)
         var col = 0
         let ix0 = ox * s.strideW - s.padLeft
@@ -145,7 +167,7 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
             col += cig
           }
         }
-        (row + k).initializeMemory(as: UInt8.self, repeating: 0x80, count: k4 - k)
+        for t in k..<k4 { row.storeBytes(of: 0x80, toByteOffset: t, as: UInt8.self) }   // ≤ 3 bytes
       }
       int8GemmChannels(a: band, lda: k4, m: rows, packed: conv.groups[g], stage: stage, stageOffset: g * cog,
                        out: output + p0 * s.outC + g * cog, ldc: s.outC, scratch: gemmScratch, prepacked: true)

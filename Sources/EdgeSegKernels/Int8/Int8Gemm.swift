@@ -46,6 +46,9 @@ func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRa
                     out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
 @_extern(c, "edgeseg_int8_copy_flipped_vnni")
 func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int)
+@_extern(c, "edgeseg_int8_im2col_short_vnni")
+func int8Im2colShortVNNI(input: UnsafePointer<Int8>, geometry: UnsafePointer<Int>, zeroPoint: Int8,
+                         first: Int, rows: Int, k4: Int, band: UnsafeMutableRawPointer)
 @_extern(c, "edgeseg_int8_pack_vnni")
 func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: Int,
                   into dst: UnsafeMutableRawPointer, panelRows: Int)
