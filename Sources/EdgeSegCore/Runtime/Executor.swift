@@ -46,6 +46,8 @@ public final class Executor: @unchecked Sendable {
     public let scratchBytes: Int
     /// Convs running on the packed-weight AVX-512 GEMM (F32Path.avx512) instead of OpenBLAS.
     public let packedConvCount: Int
+    /// Of those, the dense 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (F32Winograd.swift).
+    public let winogradConvCount: Int
     /// Per-node time is accumulated when true (two clock reads per step).
     public var profiling = false
 
@@ -91,8 +93,8 @@ public final class Executor: @unchecked Sendable {
         // Convs whose weights are packed at load for the AVX-512 GEMM (F32ConvGemm): GEMM-mode
         // float convs on that path, weight used by that conv alone. The packed copy is the only one.
         let packConvs = !reference && f32Path.packsConvWeights
-        var packedConvNodes = Set<Int>()
-        var packedWeights: [TensorID: F32ConvShape] = [:]
+        var packedConvNodes = Set<Int>(), winogradNodes = Set<Int>()
+        var packedWeights: [TensorID: F32ConvShape] = [:], winogradWeights = Set<TensorID>()
         if packConvs {
             var uses: [TensorID: Int] = [:]
             for n in g.nodes { for t in n.inputs { uses[plan.root[t], default: 0] += 1 } }
@@ -107,6 +109,7 @@ public final class Executor: @unchecked Sendable {
                 switch c { case .float32, .float16: break; default: continue }
                 packedConvNodes.insert(i)
                 packedWeights[w] = s
+                if Executor.runsWinograd(s) { winogradNodes.insert(i); winogradWeights.insert(w) }
             }
         }
 
@@ -119,7 +122,9 @@ public final class Executor: @unchecked Sendable {
             default: continue
             }
             constOffset[id] = wBytes
-            if let s = packedWeights[id] {
+            if let s = packedWeights[id], winogradWeights.contains(id) {
+                wBytes += alignUp(f32WinogradWeightFloats(s) * 4)
+            } else if let s = packedWeights[id] {
                 wBytes += alignUp(F32ConvGemm.packedWeightFloats(outChannelsPerGroup: s.outChannelsPerGroup,
                                                                  patchSize: s.patchSize, groups: s.groups) * 4)
             } else {
@@ -128,11 +133,13 @@ public final class Executor: @unchecked Sendable {
         }
         let floatWeightBytes = wBytes
         packedConvCount = packedConvNodes.count
+        winogradConvCount = winogradNodes.count
 
         // Scratch: the largest im2col tile or resize row cache.
         var tileFloats = 0
         for n in g.nodes { if case .resize = n.op { tileFloats = max(tileFloats, f32ResizeScratchFloats(outWidth: g.tensors[n.outputs[0]].shape[3])) } }
         var convTiles: [Int: (Int, Int)] = [:]
+        var winogradPlans: [Int: F32WinogradPlan] = [:]
         var packFloats = 0
         for (i, n) in g.nodes.enumerated() {
             // float convs only: an int8 conv's im2col lives in the int8 scratch (sizing float
@@ -144,6 +151,13 @@ public final class Executor: @unchecked Sendable {
             let hw = s.outPlane
             var tile = hw
             switch mode {
+            case .im2col where winogradNodes.contains(i):
+                // V and M of one chunk of tiles per thread; no im2col tile, no B strips
+                let plan = F32WinogradPlan(s, threads: self.threads)
+                winogradPlans[i] = plan
+                tileFloats = max(tileFloats, plan.scratchFloats(s))
+                convTiles[i] = (plan.chunk, plan.chunksPerImage)
+                continue
             case .im2col where packed && f32ConvPackedDirect(s, tile: 16):
                 // B read from the input at each tap: no im2col tile, one column tile per thread
                 let wanted = (self.threads + s.batch - 1) / s.batch
@@ -194,9 +208,14 @@ public final class Executor: @unchecked Sendable {
         for (id, off) in constOffset.enumerated() where off >= 0 {
             let dst = (weights + off).assumingMemoryBound(to: Float.self)
             if let s = packedWeights[id] {
+                let wino = winogradWeights.contains(id)
                 let pack = { (w: UnsafePointer<Float>) in
-                    f32PackConvWeights(w, outChannelsPerGroup: s.outChannelsPerGroup, patchSize: s.patchSize,
-                                       groups: s.groups, into: dst)
+                    if wino {
+                        f32WinogradWeights(w, outChannels: s.outChannels, inChannels: s.inChannels, into: dst)
+                    } else {
+                        f32PackConvWeights(w, outChannelsPerGroup: s.outChannelsPerGroup, patchSize: s.patchSize,
+                                           groups: s.groups, into: dst)
+                    }
                 }
                 switch g.constants[id]! {
                 case .float32(let v): v.withUnsafeBufferPointer { pack($0.baseAddress!) }
@@ -218,6 +237,7 @@ public final class Executor: @unchecked Sendable {
         int8Tables = .allocate(byteCount: max(1, tableCount) * 1024, alignment: 64)
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
                                 tables: int8Tables, threads: self.threads, convTiles: convTiles, packedConvs: packedConvNodes,
+                                winogradPlans: winogradPlans,
                                 reference: reference)
         let (list, kernels, boundaryTile) = try lowering.lower()
         int8KernelCount = kernels.count
@@ -269,6 +289,13 @@ public final class Executor: @unchecked Sendable {
         if s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 && s.padTop == 0 && s.padLeft == 0
             && s.outHeight == s.inHeight && s.outWidth == s.inWidth { return .gemm1x1 }
         return .im2col
+    }
+
+    /// Packed convs that run as Winograd F(2×2, 3×3): dense 3×3 stride 1 with enough channels
+    /// that the 16 GEMMs dominate the transforms (their cost ∝ cin + cout per tile, the GEMMs' ∝
+    /// cin · cout).
+    static func runsWinograd(_ s: F32ConvShape) -> Bool {
+        f32WinogradApplies(s) && s.inChannels >= 32 && s.outChannels >= 32
     }
 
     /// A packed conv's column tile rounded up to whole 48-column strips (the last tile of an
@@ -405,6 +432,9 @@ public final class Executor: @unchecked Sendable {
                             part: part, parts: parts, scratch: scratch + part * scratchStride, path: f32Path)
         case .direct:
             f32ConvReference(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
+        case .im2col where c.winograd != nil:
+            f32WinogradConv(s, c.winograd!, input: c.x, u: c.w, bias: c.bias, residual: c.residual, activation: c.act,
+                            output: c.y, part: part, parts: parts, scratch: scratch + part * scratchStride)
         case .gemm1x1 where c.packed, .im2col where c.packed:
             let own = scratch + part * scratchStride
             f32ConvPacked(s, pointwise: c.mode == .gemm1x1, input: c.x, packedWeight: c.w, bias: c.bias,
@@ -504,6 +534,7 @@ struct Lowering {
     let threads: Int
     let convTiles: [Int: (Int, Int)]
     let packedConvs: Set<Int>
+    let winogradPlans: [Int: F32WinogradPlan]
     let reference: Bool
 
     func int8Ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Int8> {
@@ -553,7 +584,7 @@ struct Lowering {
                 let st = ConvStep(shape: s, x: try ptr(ops.x), w: try ptr(ops.weight), bias: try ops.bias.map(ptr),
                                   residual: try ops.residual.map(ptr), y: try ptr(n.outputs[0]),
                                   act: kernelActivation(a.activation), mode: reference ? .direct : Executor.convMode(s), tile: tile, tilesPerImage: tiles,
-                                  packed: packedConvs.contains(i))
+                                  packed: packedConvs.contains(i), winograd: winogradPlans[i])
                 add(.conv(st), work: nodeMACs(n, g) / 8)
             case .gemm(let a):
                 let A = shape(n.inputs[0]), B = shape(n.inputs[1]), out = shape(n.outputs[0])
