@@ -51,20 +51,21 @@ func f32WinogradInput(input: UnsafePointer<Float>, g: UnsafePointer<Int>, t0: In
       let ty = t / tilesW, tx = t % tilesW
       let n = min(16, t0 + count - t, tilesW - tx)          // tiles of this vector: one tile row
       let iy0 = 2 * ty - padTop, ix0 = 2 * tx - padLeft
-      // 16 input columns from x on: masked where they fall outside the row (never read)
-      @inline(__always) func load(_ row: UnsafePointer<Float>, _ x: Int) -> __m512 {
-        if x >= 0 && x + 16 <= inW { return _mm512_loadu_ps(row + x) }
+      // the 16 input columns from x on that lie inside the row (the others are not read: zero),
+      // for the four loads of every row of these tiles
+      @inline(__always) func inside(_ x: Int) -> __mmask16 {
         let l0 = max(0, -x), l1 = min(16, inW - x)
-        let mask: __mmask16 = l1 <= l0 ? 0 : f32LaneMask(l1) & ~f32LaneMask(l0)
-        return _mm512_maskz_loadu_ps(mask, row + x)
+        return l1 <= l0 ? 0 : f32LaneMask(l1) & ~f32LaneMask(l0)
       }
+      let ma = inside(ix0), mb = inside(ix0 + 16), ma2 = inside(ix0 + 2), mb2 = inside(ix0 + 18)
       // one input row of the 16 tiles, then ·B: (c0 − c2, c1 + c2, c2 − c1, c1 − c3), c_j the
       // tiles' column j (input columns ix0 + 2i + j)
       @inline(__always) func rowB(_ r: Int) -> (__m512, __m512, __m512, __m512) {
         let iy = iy0 + r
         if iy < 0 || iy >= inH { return (zero, zero, zero, zero) }
-        let row = plane + iy * inW
-        let a = load(row, ix0), b = load(row, ix0 + 16), a2 = load(row, ix0 + 2), b2 = load(row, ix0 + 18)
+        let row = plane + iy * inW + ix0
+        let a = _mm512_maskz_loadu_ps(ma, row), b = _mm512_maskz_loadu_ps(mb, row + 16)
+        let a2 = _mm512_maskz_loadu_ps(ma2, row + 2), b2 = _mm512_maskz_loadu_ps(mb2, row + 18)
         let c0 = _mm512_permutex2var_ps(a, ev, b), c1 = _mm512_permutex2var_ps(a, od, b)
         let c2 = _mm512_permutex2var_ps(a2, ev, b2), c3 = _mm512_permutex2var_ps(a2, od, b2)
         return (_mm512_sub_ps(c0, c2), _mm512_add_ps(c1, c2), _mm512_sub_ps(c2, c1), _mm512_sub_ps(c1, c3))

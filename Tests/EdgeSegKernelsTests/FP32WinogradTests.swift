@@ -60,8 +60,8 @@ import Testing
             (shape(cin: 17, h: 13, w: 37, cout: 20, top: 1, left: 1, bottom: 1, right: 1), 7, 2),
             (shape(n: 2, cin: 33, h: 11, w: 6, cout: 76, top: 0, left: 2, bottom: 2, right: 0), 20, 3),
             (shape(cin: 40, h: 5, w: 40, cout: 9, top: 2, left: 0, bottom: 1, right: 2), 50, 2),
-            (shape(cin: 130, h: 16, w: 16, cout: 100, top: 1, left: 1, bottom: 1, right: 1), 96, 2),   // K blocks 65 + 65
-            (shape(cin: 300, h: 9, w: 35, cout: 17, top: 1, left: 1, bottom: 1, right: 1), 33, 1),     // 3 K blocks
+            (shape(cin: 130, h: 16, w: 16, cout: 100, top: 1, left: 1, bottom: 1, right: 1), 96, 2),   // one K block of 130
+            (shape(cin: 400, h: 9, w: 35, cout: 17, top: 1, left: 1, bottom: 1, right: 1), 33, 1),     // K blocks 134 + 133 + 133
             (shape(cin: 8, h: 3, w: 3, cout: 8, top: 0, left: 0, bottom: 0, right: 0), 96, 2),          // one output pixel
         ]
         for (i, (sh, maxChunk, parts)) in cases.enumerated() {

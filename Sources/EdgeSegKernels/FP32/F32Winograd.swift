@@ -96,6 +96,13 @@ public func f32WinogradWeights(_ w: UnsafePointer<Float>, outChannels cout: Int,
     }
 }
 
+/// K blocks of at most `max` (balanced): V is already laid out as strips (no copy per K block), so
+/// a block only has to keep its strip (kb × 48 floats, 36 KiB at 192) in L1 while U's panels stream.
+func f32WinogradKBlock(_ k: Int, max: Int) -> Int {
+    let blocks = (k + max - 1) / max
+    return Swift.max(1, (k + blocks - 1) / Swift.max(1, blocks))
+}
+
 /// A Winograd conv, one part of its work items ((image, chunk) pairs). `u`: f32WinogradWeights;
 /// `scratch`: plan.scratchFloats(s) floats owned by this part.
 public func f32WinogradConv(_ s: F32ConvShape, _ plan: F32WinogradPlan, input: UnsafePointer<Float>, u: UnsafePointer<Float>,
@@ -106,7 +113,7 @@ public func f32WinogradConv(_ s: F32ConvShape, _ plan: F32WinogradPlan, input: U
     let bounds = f32ClampBounds(activation)
     let lo = bounds?.0 ?? -.infinity, hi = bounds?.1 ?? .infinity
     var geo = (s.inHeight, s.inWidth, s.outHeight, s.outWidth, s.padTop, s.padLeft, plan.tilesW, s.inChannels,
-               s.outChannels, F32ConvGemm.kBlock(s.inChannels))
+               s.outChannels, f32WinogradKBlock(s.inChannels, max: 192))
     let v = scratch, m = scratch + 16 * s.inChannels * plan.ld
     withUnsafePointer(to: &geo) { gp in
         let g = UnsafeRawPointer(gp).assumingMemoryBound(to: Int.self)
