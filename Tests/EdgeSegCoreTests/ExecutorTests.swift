@@ -97,6 +97,11 @@ import EdgeSegKernels
         if F32Path.preferred == .avx512 {
             #expect(fast.winogradConvCount == 3 && fast.packedConvCount == 4)
             #expect(fast.weightBytes < ref.weightBytes * 2)
+            // a conv whose transformed weights would add more than the budget keeps the packed GEMM
+            var big = GraphBuilder(seed: 12)
+            big.g.outputs = [big.conv(big.input([1, 512, 4, 4]), cout: 512, k: [3, 3], pads: [1, 1, 1, 1])]
+            let e = try Executor(graph: big.g, threads: 1)
+            #expect(e.winogradConvCount == 0 && e.packedConvCount == 1)
         } else {
             #expect(fast.winogradConvCount == 0)
         }

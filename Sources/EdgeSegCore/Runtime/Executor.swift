@@ -95,6 +95,7 @@ public final class Executor: @unchecked Sendable {
         let packConvs = !reference && f32Path.packsConvWeights
         var packedConvNodes = Set<Int>(), winogradNodes = Set<Int>()
         var packedWeights: [TensorID: F32ConvShape] = [:], winogradWeights = Set<TensorID>()
+        var winogradCandidates: [(Int, TensorID, F32ConvShape)] = [], winogradBudget = Executor.winogradExtraWeightBytes
         if packConvs {
             var uses: [TensorID: Int] = [:]
             for n in g.nodes { for t in n.inputs { uses[plan.root[t], default: 0] += 1 } }
@@ -109,7 +110,15 @@ public final class Executor: @unchecked Sendable {
                 switch c { case .float32, .float16: break; default: continue }
                 packedConvNodes.insert(i)
                 packedWeights[w] = s
-                if Executor.runsWinograd(s) { winogradNodes.insert(i); winogradWeights.insert(w) }
+                if Executor.runsWinograd(s) { winogradCandidates.append((i, w, s)) }
+            }
+            // Winograd's weights are 16/9 of the plain ones: the convs that save the most MACs per
+            // extra weight byte (∝ output plane), then the largest, while the extra fits the budget
+            for (i, w, s) in winogradCandidates.sorted(by: { ($0.2.outPlane, nodeMACs(g.nodes[$0.0], g)) > ($1.2.outPlane, nodeMACs(g.nodes[$1.0], g)) }) {
+                let extra = (f32WinogradWeightFloats(s) - s.outChannels * s.patchSize) * 4
+                if extra > winogradBudget { continue }
+                winogradBudget -= extra
+                winogradNodes.insert(i); winogradWeights.insert(w)
             }
         }
 
@@ -140,7 +149,7 @@ public final class Executor: @unchecked Sendable {
         for n in g.nodes { if case .resize = n.op { tileFloats = max(tileFloats, f32ResizeScratchFloats(outWidth: g.tensors[n.outputs[0]].shape[3])) } }
         var convTiles: [Int: (Int, Int)] = [:]
         var winogradPlans: [Int: F32WinogradPlan] = [:]
-        var packFloats = 0
+        var packFloats = 0, winogradFloats = 0
         for (i, n) in g.nodes.enumerated() {
             // float convs only: an int8 conv's im2col lives in the int8 scratch (sizing float
             // tiles for the decoder's int8 3×3 convs cost an int8 model 4 MiB per thread)
@@ -155,7 +164,7 @@ public final class Executor: @unchecked Sendable {
                 // V and M of one chunk of tiles per thread; no im2col tile, no B strips
                 let plan = F32WinogradPlan(s, threads: self.threads)
                 winogradPlans[i] = plan
-                tileFloats = max(tileFloats, plan.scratchFloats(s))
+                winogradFloats = max(winogradFloats, plan.scratchFloats(s))
                 convTiles[i] = (plan.chunk, plan.chunksPerImage)
                 continue
             case .im2col where packed && f32ConvPackedDirect(s, tile: 16):
@@ -189,7 +198,8 @@ public final class Executor: @unchecked Sendable {
         }
         // The packed GEMM's per-thread copy of B sits at the end of each thread's scratch.
         gemmPackOffset = alignUp(tileFloats * 4) / 4
-        scratchStride = gemmPackOffset + alignUp(packFloats * 4) / 4
+        // (a Winograd conv's V and M use the whole of it: it needs no im2col tile nor B strips)
+        scratchStride = max(gemmPackOffset + alignUp(packFloats * 4) / 4, alignUp(winogradFloats * 4) / 4)
         let floatScratchBytes = scratchStride * 4 * self.threads
         let (total, overflow) = arenaBytes.addingReportingOverflow(floatWeightBytes + floatScratchBytes)
         guard !overflow, total <= memoryLimit else {
@@ -297,6 +307,12 @@ public final class Executor: @unchecked Sendable {
     static func runsWinograd(_ s: F32ConvShape) -> Bool {
         f32WinogradApplies(s) && s.inChannels >= 32 && s.outChannels >= 32
     }
+
+    /// Most weight bytes Winograd may add to a model (its weights are 16/9 of the plain ones): the
+    /// FP32 demo's peak RSS must stay ≤ 0.5× ONNX Runtime's (178 MiB). All 8 of its candidates
+    /// added 6.6 MB (2 threads: 89.3 MiB); 4.5 MiB takes cat_conv.0 / .4 (128×128: 0.46 MB) and
+    /// the ASPP's three local_conv2 (32×32, 412 → 100: 3.8 MB), not its local_conv1 (0.9 MB each).
+    static let winogradExtraWeightBytes = 9 << 19
 
     /// A packed conv's column tile rounded up to whole 48-column strips (the last tile of an
     /// image takes the rest), so only the image's last strip is partial.
