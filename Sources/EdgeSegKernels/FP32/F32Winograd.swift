@@ -32,16 +32,12 @@ public struct F32WinogradPlan: Sendable, Equatable {
     public var ld: Int { (chunk + F32ConvGemm.stripCols - 1) / F32ConvGemm.stripCols * F32ConvGemm.stripCols }
     public var tiles: Int { tilesH * tilesW }
 
-    /// Per-thread scratch budget (floats) that sets the default longest chunk: 2 MiB, so V and M
-    /// of a chunk stay in L2 and the ASPP's 412 + 100 channels cost 1.5 MiB per thread, not 3.
-    public static let scratchBudget = 1 << 19
-
     /// Chunks of at most `maxChunk` tiles (V and M take 16 · (cin + cout) floats per tile of a
-    /// thread's scratch; default: what fits scratchBudget, 48 to 96), enough for `threads`
-    /// (s.batch images) to share. From 48 tiles on, whole 48-column strips: a partial strip costs
-    /// the GEMM a whole one.
-    public init(_ s: F32ConvShape, threads: Int, maxChunk: Int? = nil) {
-        let maxChunk = maxChunk ?? max(48, min(96, F32WinogradPlan.scratchBudget / (16 * (s.inChannels + s.outChannels))))
+    /// thread's scratch), enough for `threads` (s.batch images) to share. From 48 tiles on, whole
+    /// 48-column strips: a partial strip costs the GEMM a whole one. Default one strip: a chunk's
+    /// V and M then stay in L2 next to U (the demo's cat_conv.0: 0.6 + 0.7 MB); 96 and 144 measured
+    /// no faster.
+    public init(_ s: F32ConvShape, threads: Int, maxChunk: Int = 48) {
         tilesH = (s.outHeight + 1) / 2; tilesW = (s.outWidth + 1) / 2
         let total = tilesH * tilesW
         let wanted = (max(1, threads) + s.batch - 1) / s.batch      // work items one image should split into
