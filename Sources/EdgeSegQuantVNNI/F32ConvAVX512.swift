@@ -133,7 +133,7 @@ func f32ConvBlockBody(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int, n: Int, 
     let bp = pack + st * kb * f32TileCols
     for p in 0..<panels {
       let row = p * f32TileRows
-      f32Tile8x48(a: a + row * k + pc * f32TileRows, b: bp, kb: kb, c: c + row * ldc + j, ldc: ldc,
+      f32Tile8x48(a: a + row * k + pc * f32TileRows, b: bp, ldb: f32TileCols, kb: kb, c: c + row * ldc + j, ldc: ldc,
                   rows: min(f32TileRows, m - row), m0: m0, m1: m1, m2: m2, first: pc == 0, last: pc + kb >= k,
                   bias: bias.map { $0 + row }, residual: residual.map { $0 + row * ldc + j },
                   clamp: clamp, lo: lov, hi: hiv)
@@ -158,11 +158,11 @@ func f32LaneMask(_ count: Int) -> __mmask16 {
   count >= 16 ? 0xFFFF : (count <= 0 ? 0 : __mmask16(truncatingIfNeeded: (1 << count) - 1))
 }
 
-/// rows (≤ 8) × 48 columns of C: += (or = when `first`) A panel [kb][8] · B [kb][48]; on the
+/// rows (≤ 8) × 48 columns of C: += (or = when `first`) A panel [kb][8] · B [kb][48] (rows `ldb` apart); on the
 /// `last` K block the epilogue is applied before the store. Rows past `rows` come from A's zero
 /// padding and are neither loaded nor stored.
 @inline(__always)
-func f32Tile8x48(a: UnsafePointer<Float>, b: UnsafePointer<Float>, kb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+func f32Tile8x48(a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int, kb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                  rows: Int, m0: __mmask16, m1: __mmask16, m2: __mmask16, first: Bool, last: Bool,
                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, clamp: Bool, lo: __m512, hi: __m512) {
   var c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00
@@ -188,7 +188,7 @@ func f32Tile8x48(a: UnsafePointer<Float>, b: UnsafePointer<Float>, kb: Int, c: U
     c60 = _mm512_fmadd_ps(x, b0, c60); c61 = _mm512_fmadd_ps(x, b1, c61); c62 = _mm512_fmadd_ps(x, b2, c62)
     x = _mm512_set1_ps(ap[7])
     c70 = _mm512_fmadd_ps(x, b0, c70); c71 = _mm512_fmadd_ps(x, b1, c71); c72 = _mm512_fmadd_ps(x, b2, c72)
-    ap += f32TileRows; bp += f32TileCols
+    ap += f32TileRows; bp += ldb
   }
   @inline(__always) func put(_ r: Int, _ v0: __m512, _ v1: __m512, _ v2: __m512) {
     if r >= rows { return }

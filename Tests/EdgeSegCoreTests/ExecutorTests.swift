@@ -81,6 +81,32 @@ import EdgeSegKernels
         }
     }
 
+    /// Dense 3×3 stride-1 convs with ≥ 32 channels run as Winograd F(2×2, 3×3) on .avx512:
+    /// odd sizes, asymmetric pads, channel counts off 8 / 16, a residual, ReLU / clip / SiLU,
+    /// 1–3 threads (tolerance as `compare`). The transformed weights replace the plain copy.
+    @Test func winogradConvsMatchReference() throws {
+        var b = GraphBuilder(seed: 11)
+        let x = b.input([1, 35, 13, 19])
+        let a = b.conv(x, cout: 40, k: [3, 3], pads: [1, 1, 1, 1], act: .relu)
+        let c = b.conv(a, cout: 40, k: [3, 3], pads: [1, 1, 1, 1], residual: a, act: .silu)
+        let d = b.conv(c, cout: 33, k: [3, 3], pads: [0, 2, 1, 0], act: .clip(min: 0, max: 6))
+        let e = b.conv(d, cout: 36, k: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1])   // stride 2: packed GEMM
+        b.g.outputs = [c, e]
+        try compare(b.g, threads: [1, 2, 3])
+        let fast = try Executor(graph: b.g, threads: 2), ref = try Executor(graph: b.g, threads: 1, reference: true)
+        if F32Path.preferred == .avx512 {
+            #expect(fast.winogradConvCount == 3 && fast.packedConvCount == 4)
+            #expect(fast.weightBytes < ref.weightBytes * 2)
+            // a conv whose transformed weights would add more than the budget keeps the packed GEMM
+            var big = GraphBuilder(seed: 12)
+            big.g.outputs = [big.conv(big.input([1, 512, 4, 4]), cout: 512, k: [3, 3], pads: [1, 1, 1, 1])]
+            let e = try Executor(graph: big.g, threads: 1)
+            #expect(e.winogradConvCount == 0 && e.packedConvCount == 1)
+        } else {
+            #expect(fast.winogradConvCount == 0)
+        }
+    }
+
     @Test func everyOpGraphMatchesReferenceOnAnyThreadCount() throws {
         try compare(allOpsGraph(), threads: [1, 2, 4])
     }

@@ -46,6 +46,8 @@ public final class Executor: @unchecked Sendable {
     public let scratchBytes: Int
     /// Convs running on the packed-weight AVX-512 GEMM (F32Path.avx512) instead of OpenBLAS.
     public let packedConvCount: Int
+    /// Of those, the dense 3×3 stride-1 convs run as Winograd F(2×2, 3×3) (F32Winograd.swift).
+    public let winogradConvCount: Int
     /// Per-node time is accumulated when true (two clock reads per step).
     public var profiling = false
 
@@ -91,8 +93,9 @@ public final class Executor: @unchecked Sendable {
         // Convs whose weights are packed at load for the AVX-512 GEMM (F32ConvGemm): GEMM-mode
         // float convs on that path, weight used by that conv alone. The packed copy is the only one.
         let packConvs = !reference && f32Path.packsConvWeights
-        var packedConvNodes = Set<Int>()
-        var packedWeights: [TensorID: F32ConvShape] = [:]
+        var packedConvNodes = Set<Int>(), winogradNodes = Set<Int>()
+        var packedWeights: [TensorID: F32ConvShape] = [:], winogradWeights = Set<TensorID>()
+        var winogradCandidates: [(Int, TensorID, F32ConvShape)] = [], winogradBudget = Executor.winogradExtraWeightBytes
         if packConvs {
             var uses: [TensorID: Int] = [:]
             for n in g.nodes { for t in n.inputs { uses[plan.root[t], default: 0] += 1 } }
@@ -107,6 +110,15 @@ public final class Executor: @unchecked Sendable {
                 switch c { case .float32, .float16: break; default: continue }
                 packedConvNodes.insert(i)
                 packedWeights[w] = s
+                if Executor.runsWinograd(s) { winogradCandidates.append((i, w, s)) }
+            }
+            // Winograd's weights are 16/9 of the plain ones: the convs that save the most MACs per
+            // extra weight byte (∝ output plane), then the largest, while the extra fits the budget
+            for (i, w, s) in winogradCandidates.sorted(by: { ($0.2.outPlane, nodeMACs(g.nodes[$0.0], g)) > ($1.2.outPlane, nodeMACs(g.nodes[$1.0], g)) }) {
+                let extra = (f32WinogradWeightFloats(s) - s.outChannels * s.patchSize) * 4
+                if extra > winogradBudget { continue }
+                winogradBudget -= extra
+                winogradNodes.insert(i); winogradWeights.insert(w)
             }
         }
 
@@ -119,7 +131,9 @@ public final class Executor: @unchecked Sendable {
             default: continue
             }
             constOffset[id] = wBytes
-            if let s = packedWeights[id] {
+            if let s = packedWeights[id], winogradWeights.contains(id) {
+                wBytes += alignUp(f32WinogradWeightFloats(s) * 4)
+            } else if let s = packedWeights[id] {
                 wBytes += alignUp(F32ConvGemm.packedWeightFloats(outChannelsPerGroup: s.outChannelsPerGroup,
                                                                  patchSize: s.patchSize, groups: s.groups) * 4)
             } else {
@@ -128,12 +142,14 @@ public final class Executor: @unchecked Sendable {
         }
         let floatWeightBytes = wBytes
         packedConvCount = packedConvNodes.count
+        winogradConvCount = winogradNodes.count
 
         // Scratch: the largest im2col tile or resize row cache.
         var tileFloats = 0
         for n in g.nodes { if case .resize = n.op { tileFloats = max(tileFloats, f32ResizeScratchFloats(outWidth: g.tensors[n.outputs[0]].shape[3])) } }
         var convTiles: [Int: (Int, Int)] = [:]
-        var packFloats = 0
+        var winogradPlans: [Int: F32WinogradPlan] = [:]
+        var packFloats = 0, winogradFloats = 0
         for (i, n) in g.nodes.enumerated() {
             // float convs only: an int8 conv's im2col lives in the int8 scratch (sizing float
             // tiles for the decoder's int8 3×3 convs cost an int8 model 4 MiB per thread)
@@ -144,6 +160,13 @@ public final class Executor: @unchecked Sendable {
             let hw = s.outPlane
             var tile = hw
             switch mode {
+            case .im2col where winogradNodes.contains(i):
+                // V and M of one chunk of tiles per thread; no im2col tile, no B strips
+                let plan = F32WinogradPlan(s, threads: self.threads)
+                winogradPlans[i] = plan
+                winogradFloats = max(winogradFloats, plan.scratchFloats(s))
+                convTiles[i] = (plan.chunk, plan.chunksPerImage)
+                continue
             case .im2col where packed && f32ConvPackedDirect(s, tile: 16):
                 // B read from the input at each tap: no im2col tile, one column tile per thread
                 let wanted = (self.threads + s.batch - 1) / s.batch
@@ -175,7 +198,8 @@ public final class Executor: @unchecked Sendable {
         }
         // The packed GEMM's per-thread copy of B sits at the end of each thread's scratch.
         gemmPackOffset = alignUp(tileFloats * 4) / 4
-        scratchStride = gemmPackOffset + alignUp(packFloats * 4) / 4
+        // (a Winograd conv's V and M use the whole of it: it needs no im2col tile nor B strips)
+        scratchStride = max(gemmPackOffset + alignUp(packFloats * 4) / 4, alignUp(winogradFloats * 4) / 4)
         let floatScratchBytes = scratchStride * 4 * self.threads
         let (total, overflow) = arenaBytes.addingReportingOverflow(floatWeightBytes + floatScratchBytes)
         guard !overflow, total <= memoryLimit else {
@@ -194,9 +218,14 @@ public final class Executor: @unchecked Sendable {
         for (id, off) in constOffset.enumerated() where off >= 0 {
             let dst = (weights + off).assumingMemoryBound(to: Float.self)
             if let s = packedWeights[id] {
+                let wino = winogradWeights.contains(id)
                 let pack = { (w: UnsafePointer<Float>) in
-                    f32PackConvWeights(w, outChannelsPerGroup: s.outChannelsPerGroup, patchSize: s.patchSize,
-                                       groups: s.groups, into: dst)
+                    if wino {
+                        f32WinogradWeights(w, outChannels: s.outChannels, inChannels: s.inChannels, into: dst)
+                    } else {
+                        f32PackConvWeights(w, outChannelsPerGroup: s.outChannelsPerGroup, patchSize: s.patchSize,
+                                           groups: s.groups, into: dst)
+                    }
                 }
                 switch g.constants[id]! {
                 case .float32(let v): v.withUnsafeBufferPointer { pack($0.baseAddress!) }
@@ -225,6 +254,7 @@ public final class Executor: @unchecked Sendable {
         int8Tables = .allocate(byteCount: max(1, tableCount) * 1024, alignment: 64)
         let lowering = Lowering(g: g, plan: plan, constOffset: constOffset, arena: self.arena, weights: weights,
                                 tables: int8Tables, threads: self.threads, convTiles: convTiles, packedConvs: packedConvNodes,
+                                winogradPlans: winogradPlans,
                                 reference: reference)
         let (list, kernels, boundaryTile) = try lowering.lower()
         int8KernelCount = kernels.count
@@ -277,6 +307,19 @@ public final class Executor: @unchecked Sendable {
             && s.outHeight == s.inHeight && s.outWidth == s.inWidth { return .gemm1x1 }
         return .im2col
     }
+
+    /// Packed convs that run as Winograd F(2×2, 3×3): dense 3×3 stride 1 with enough channels
+    /// that the 16 GEMMs dominate the transforms (their cost ∝ cin + cout per tile, the GEMMs' ∝
+    /// cin · cout).
+    static func runsWinograd(_ s: F32ConvShape) -> Bool {
+        f32WinogradApplies(s) && s.inChannels >= 32 && s.outChannels >= 32
+    }
+
+    /// Most weight bytes Winograd may add to a model (its weights are 16/9 of the plain ones): the
+    /// FP32 demo's peak RSS must stay ≤ 0.5× ONNX Runtime's (178 MiB). All 8 of its candidates
+    /// added 6.6 MB (2 threads: 89.3 MiB); 4.5 MiB takes cat_conv.0 / .4 (128×128: 0.46 MB) and
+    /// the ASPP's three local_conv2 (32×32, 412 → 100: 3.8 MB), not its local_conv1 (0.9 MB each).
+    static let winogradExtraWeightBytes = 9 << 19
 
     /// A packed conv's column tile rounded up to whole 48-column strips (the last tile of an
     /// image takes the rest), so only the image's last strip is partial.
@@ -414,6 +457,9 @@ public final class Executor: @unchecked Sendable {
                             part: part, parts: parts, scratch: scratch + part * scratchStride, path: f32Path)
         case .direct:
             f32ConvReference(s, input: c.x, weight: c.w, bias: c.bias, residual: c.residual, activation: c.act, output: c.y, part: part, parts: parts)
+        case .im2col where c.winograd != nil:
+            f32WinogradConv(s, c.winograd!, input: c.x, u: c.w, bias: c.bias, residual: c.residual, activation: c.act,
+                            output: c.y, part: part, parts: parts, scratch: scratch + part * scratchStride)
         case .gemm1x1 where c.packed, .im2col where c.packed:
             let own = scratch + part * scratchStride
             f32ConvPacked(s, pointwise: c.mode == .gemm1x1, input: c.x, packedWeight: c.w, bias: c.bias,
@@ -513,6 +559,7 @@ struct Lowering {
     let threads: Int
     let convTiles: [Int: (Int, Int)]
     let packedConvs: Set<Int>
+    let winogradPlans: [Int: F32WinogradPlan]
     let reference: Bool
 
     func int8Ptr(_ t: TensorID) throws -> UnsafeMutablePointer<Int8> {
@@ -564,7 +611,7 @@ struct Lowering {
                 let st = ConvStep(shape: s, x: try ptr(ops.x), w: try ptr(ops.weight), bias: try ops.bias.map(ptr),
                                   residual: try ops.residual.map(ptr), y: try ptr(n.outputs[0]),
                                   act: kernelActivation(a.activation), mode: reference ? .direct : Executor.convMode(s), tile: tile, tilesPerImage: tiles,
-                                  packed: packedConvs.contains(i))
+                                  packed: packedConvs.contains(i), winograd: winogradPlans[i])
                 add(.conv(st), work: nodeMACs(n, g) / 8)
             case .gemm(let a):
                 let A = shape(n.inputs[0]), B = shape(n.inputs[1]), out = shape(n.outputs[0])

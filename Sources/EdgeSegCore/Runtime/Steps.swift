@@ -16,6 +16,9 @@ struct ConvStep {
     var tilesPerImage: Int
     /// `w` holds F32ConvGemm panels (packed at load) and the AVX-512 GEMM runs it, not OpenBLAS.
     var packed = false
+    /// Set for a dense 3×3 stride-1 conv run as Winograd F(2×2, 3×3): `w` holds its transformed
+    /// weights (f32WinogradWeights), `tile` / `tilesPerImage` are the plan's chunks.
+    var winograd: F32WinogradPlan? = nil
 }
 
 struct GemmStep {
