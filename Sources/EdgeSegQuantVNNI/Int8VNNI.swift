@@ -24,12 +24,7 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
                          out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
   let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
   // 16 rows share each 64-byte weight load (8 rows per load left the tile at half the vpdpbusd rate)
-  var c0: __m512i
-  if mode & 1 != 0 {
-    c0 = partial.load(as: __m512i.self)
-  } else {
-    c0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, bias), _mm512_maskz_loadu_epi32(lanes, correction))
-  }
+  var c0 = tileStart(mode, partial, lanes, bias, correction)
   var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
   var c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0
   if mode & 1 != 0 {
@@ -90,13 +85,8 @@ public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights:
     cols >= 16 ? 0xFFFF : (cols <= 0 ? 0 : __mmask16(truncatingIfNeeded: (1 << cols) - 1))
   }
   let lanes0 = mask(cols0), lanes1 = mask(cols1)
-  var a0: __m512i, b0: __m512i
-  if mode & 1 != 0 {
-    a0 = partial0.load(as: __m512i.self); b0 = partial1.load(as: __m512i.self)
-  } else {
-    a0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes0, bias), _mm512_maskz_loadu_epi32(lanes0, correction))
-    b0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes1, bias + 64), _mm512_maskz_loadu_epi32(lanes1, correction + 64))
-  }
+  var a0 = tileStart(mode, partial0, lanes0, bias, correction)
+  var b0 = tileStart(mode, partial1, lanes1, bias + 64, correction + 64)
   var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
   var b1 = b0, b2 = b0, b3 = b0, b4 = b0, b5 = b0, b6 = b0, b7 = b0, b8 = b0, b9 = b0, b10 = b0, b11 = b0
   if mode & 1 != 0 {
@@ -189,12 +179,7 @@ public func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: U
                            zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                            out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
   let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
-  var a0: __m512i
-  if mode & 1 != 0 {
-    a0 = partial.load(as: __m512i.self)
-  } else {
-    a0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, bias), _mm512_maskz_loadu_epi32(lanes, correction))
-  }
+  var a0 = tileStart(mode, partial, lanes, bias, correction)
   var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
   if mode & 1 != 0 {
     @inline(__always) func p(_ r: Int) -> __m512i { partial.load(fromByteOffset: r * 64, as: __m512i.self) }
@@ -295,6 +280,15 @@ public func int8Im2colShortVNNI(input: UnsafePointer<Int8>, geometry g: UnsafePo
     ox += 1
     if ox == outW { ox = 0; oy += 1 }
   }
+}
+
+/// A tile's first accumulator row: its partial sums (mode bit 0: a later K chunk) or bias +
+/// correction for `lanes` (the first chunk); the other rows start from it or from their partials.
+@inline(__always)
+func tileStart(_ mode: Int, _ partial: UnsafeMutableRawPointer, _ lanes: __mmask16,
+               _ bias: UnsafeRawPointer, _ correction: UnsafeRawPointer) -> __m512i {
+  mode & 1 != 0 ? partial.load(as: __m512i.self)
+                : _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, bias), _mm512_maskz_loadu_epi32(lanes, correction))
 }
 
 /// Pack `rows` rows of A (row stride lda, k bytes each) into `panelRows` panel rows of k4 bytes

@@ -84,18 +84,11 @@ struct Int8ResizeStep {
                 }
             }
         }
-        var tagA = -1, tagB = -1
+        var cache = F32RowPairCache(rowA, rowB)
         for oy in rows {
             let t = f32ResizeLinearTap(oy, inLen: inHeight, outLen: outHeight, transform)
-            let y0 = t.i0, y1 = min(t.i0 + 1, inHeight - 1), fy = t.f, gy = 1 - fy
-            let r0: UnsafeMutablePointer<Float>, r1: UnsafeMutablePointer<Float>
-            if tagA == y0 { r0 = rowA } else if tagB == y0 { r0 = rowB }
-            else if tagA == y1 { fill(rowB, y0); tagB = y0; r0 = rowB }
-            else { fill(rowA, y0); tagA = y0; r0 = rowA }
-            if tagA == y1 { r1 = rowA } else if tagB == y1 { r1 = rowB }
-            else if r0 == rowA { fill(rowB, y1); tagB = y1; r1 = rowB }
-            else { fill(rowA, y1); tagA = y1; r1 = rowA }
-            f32BlendRows(r0, r1, gy, fy, blend, count: C * W)
+            let (r0, r1) = cache.rows(t.i0, min(t.i0 + 1, inHeight - 1), fill: fill)
+            f32BlendRows(r0, r1, 1 - t.f, t.f, blend, count: C * W)
             if outStride == C {
                 boundary(blend, y + oy * W * C, W, output).quantize(part: 0, parts: 1, tile: tile)
             } else {

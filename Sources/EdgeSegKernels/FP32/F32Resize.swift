@@ -100,11 +100,26 @@ private func resizeLinearRows(_ s: F32ResizeShape, _ src: UnsafePointer<Float>, 
         let r = src + key * inW     // key = plane * inH + y: planes are contiguous, so this is the row
         for ox in 0..<W { h[ox] = r[Int(x0[ox])] * w0[ox] + r[Int(x1[ox])] * w1[ox] }
     }
-    var tagA = -1, tagB = -1       // input row (plane * inH + y) each cache slot holds
+    var cache = F32RowPairCache(rowA, rowB)   // keyed by input row: plane * inH + y
     for item in items {
         let p = item / outH, oy = item % outH
         let (y0, y1, fy) = linearTap(oy, inH, outH, s.transform)
-        let k0 = p * inH + y0, k1 = p * inH + y1
+        let (r0, r1) = cache.rows(p * inH + y0, p * inH + y1, fill: fill)
+        f32BlendRows(r0, r1, 1 - fy, fy, dst + item * W, count: W)
+    }
+}
+
+/// Two slots of horizontally resized input rows, from which the linear resizes blend each output
+/// row: `rows(k0, k1)` returns the slots holding rows k0 and k1, filling a missing one into the
+/// slot the other does not use, so upsampling resizes each input row once.
+public struct F32RowPairCache {
+    private let rowA: UnsafeMutablePointer<Float>, rowB: UnsafeMutablePointer<Float>
+    private var tagA = -1, tagB = -1
+    public init(_ rowA: UnsafeMutablePointer<Float>, _ rowB: UnsafeMutablePointer<Float>) { self.rowA = rowA; self.rowB = rowB }
+
+    @inline(__always)
+    public mutating func rows(_ k0: Int, _ k1: Int, fill: (UnsafeMutablePointer<Float>, Int) -> Void)
+        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
         let r0: UnsafeMutablePointer<Float>, r1: UnsafeMutablePointer<Float>
         if tagA == k0 { r0 = rowA } else if tagB == k0 { r0 = rowB }
         else if tagA == k1 { fill(rowB, k0); tagB = k0; r0 = rowB }
@@ -112,7 +127,7 @@ private func resizeLinearRows(_ s: F32ResizeShape, _ src: UnsafePointer<Float>, 
         if tagA == k1 { r1 = rowA } else if tagB == k1 { r1 = rowB }
         else if r0 == rowA { fill(rowB, k1); tagB = k1; r1 = rowB }
         else { fill(rowA, k1); tagA = k1; r1 = rowA }
-        f32BlendRows(r0, r1, 1 - fy, fy, dst + item * W, count: W)
+        return (r0, r1)
     }
 }
 
