@@ -79,10 +79,10 @@ func forEachBoundaryTile16(pixels: Int, channels: Int, _ body: (UnsafeMutablePoi
 }
 
 /// Float NCHW (channel planes `planeStride` floats apart, starting at this block's first pixel)
-/// → int8 NHWC rows of `channels` bytes, `pixels` of them.
+/// → int8 NHWC rows of `channels` bytes, `dstStride` bytes apart, `pixels` of them.
 @_cdecl("edgeseg_int8_quantize_block_avx512")
 public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int, channels: Int, pixels: Int,
-                                    dst: UnsafeMutablePointer<Int8>, scale: Float, zeroPoint: Int32) {
+                                    dst: UnsafeMutablePointer<Int8>, dstStride: Int, scale: Float, zeroPoint: Int32) {
   let sc = _mm512_set1_ps(scale), big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
   let zp = _mm512_set1_epi32(zeroPoint), lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
   // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
@@ -91,7 +91,7 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
     let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp)
     return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
   }
-  if channels == 3 {
+  if channels == 3 && dstStride == 3 {
     // The RGB input: three planes' 16 bytes interleaved by byte shuffles into 48 (the 16×16
     // transpose and 16 masked 3-byte stores cost 3× the divides).
     var p = 0
@@ -117,7 +117,7 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
       m[c] = q16(_mm512_maskz_loadu_ps(t.pixMask, src + (t.c0 + c) * planeStride + t.p))
     }
     transpose16x16(m)
-    for j in 0..<t.pixels { _mm_mask_storeu_epi8(dst + (t.p + j) * channels + t.c0, t.chMask, m[j]) }
+    for j in 0..<t.pixels { _mm_mask_storeu_epi8(dst + (t.p + j) * dstStride + t.c0, t.chMask, m[j]) }
   }
 }
 

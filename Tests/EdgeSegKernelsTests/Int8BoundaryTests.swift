@@ -31,6 +31,16 @@ import Testing
       int8QuantizeBlock(src: x, planeStride: planeStride, channels: channels, pixels: pixels, dst: &got,
                         scale: scale, zeroPoint: zp)
       #expect(int8FirstMismatch(got, want) == nil, "quantize C=\(channels) P=\(pixels)")
+      // into a wider row (a concat's slice): the same bytes every `stride`, the gaps untouched
+      let stride = channels + 1 + rng.int(0...20)
+      var wide = [Int8](repeating: 99, count: stride * pixels)
+      int8QuantizeBlock(src: x, planeStride: planeStride, channels: channels, pixels: pixels, dst: &wide,
+                        dstStride: stride, scale: scale, zeroPoint: zp)
+      var strided = true
+      for p in 0..<pixels {
+        for j in 0..<stride where wide[p * stride + j] != (j < channels ? want[p * channels + j] : 99) { strided = false }
+      }
+      #expect(strided, "quantize C=\(channels) P=\(pixels) into rows of \(stride)")
 
       var back = [Float](repeating: -1, count: channels * planeStride)
       int8DequantizeBlock(src: got, channels: channels, pixels: pixels, dst: &back, planeStride: planeStride,

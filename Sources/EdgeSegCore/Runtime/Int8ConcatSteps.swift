@@ -49,9 +49,9 @@ struct Int8ResizeStep {
     var vector: Bool
 
     /// Per-thread scratch: the boundary steps' tile, then floats (a dequantized input row, two
-    /// resized rows, one blended row, the column taps), then one quantized row for a strided output.
+    /// resized rows, one blended row, the column taps).
     static func scratchBytes(channels C: Int, inWidth: Int, outWidth W: Int) -> Int {
-        int8BoundaryTileBytes(channels: C) + 4 * (C * inWidth + 3 * C * W + 3 * W) + C * W
+        int8BoundaryTileBytes(channels: C) + 4 * (C * inWidth + 3 * C * W + 3 * W)
     }
 
     func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
@@ -63,7 +63,6 @@ struct Int8ResizeStep {
         let rowA = deq + C * inWidth, rowB = rowA + C * W, blend = rowB + C * W
         let w0 = blend + C * W, w1 = w0 + W
         let x0 = UnsafeMutableRawPointer(w1 + W).assumingMemoryBound(to: Int32.self)
-        let packed = UnsafeMutableRawPointer(x0 + W).assumingMemoryBound(to: Int8.self)
         // x1 = min(x0 + 1, inW − 1) and fx, as `f32Resize` tables them
         for ox in 0..<W {
             let t = f32ResizeLinearTap(ox, inLen: inWidth, outLen: W, transform)
@@ -89,13 +88,9 @@ struct Int8ResizeStep {
             let t = f32ResizeLinearTap(oy, inLen: inHeight, outLen: outHeight, transform)
             let (r0, r1) = cache.rows(t.i0, min(t.i0 + 1, inHeight - 1), fill: fill)
             f32BlendRows(r0, r1, 1 - t.f, t.f, blend, count: C * W)
-            if outStride == C {
-                boundary(blend, y + oy * W * C, W, output).quantize(part: 0, parts: 1, tile: tile)
-            } else {
-                boundary(blend, packed, W, output).quantize(part: 0, parts: 1, tile: tile)
-                let row = y + oy * W * outStride
-                for ox in 0..<W { (row + ox * outStride).update(from: packed + ox * C, count: C) }
-            }
+            var q = boundary(blend, y + oy * W * outStride, W, output)
+            q.int8Stride = outStride
+            q.quantize(part: 0, parts: 1, tile: tile)
         }
     }
 }

@@ -261,14 +261,18 @@ struct Int8BoundaryStep {
     /// The AVX-512 transposing blocks (same bytes), chosen at load with the int8 path: when the
     /// convs run VNNI (EDGESEG_INT8_PATH can force another path, and with it this portable step).
     var vector = false
+    /// Quantize, batch 1: bytes from one int8 pixel to the next (a concat's width when the rows
+    /// go into its slice); nil: `channels`.
+    var int8Stride: Int? = nil
 
     func quantize(part: Int, parts: Int, tile: UnsafeMutablePointer<Int8>) {
         let C = channels, P = pixels, block = int8BoundaryBlock(channels: C, tileBytes: tileBytes)
+        let stride = int8Stride ?? C
         if vector {
             let r = f32PartRange(P, part, parts)
             for b in 0..<batch where !r.isEmpty {
                 int8QuantizeBlock(src: float + b * C * P + r.lowerBound, planeStride: P, channels: C, pixels: r.count,
-                                  dst: int8 + b * C * P + r.lowerBound * C, scale: scale, zeroPoint: zeroPoint)
+                                  dst: int8 + b * C * P + r.lowerBound * stride, dstStride: stride, scale: scale, zeroPoint: zeroPoint)
             }
             return
         }
@@ -303,7 +307,7 @@ struct Int8BoundaryStep {
                 }
             }
             for p in 0..<n {
-                let row = yb + (p0 + p) * C
+                let row = yb + (p0 + p) * stride
                 for c in 0..<C { row[c] = tile[c * block + p] }
             }
         }

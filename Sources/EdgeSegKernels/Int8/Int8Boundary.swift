@@ -5,7 +5,7 @@
 #if arch(x86_64)
 @_extern(c, "edgeseg_int8_quantize_block_avx512")
 func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int, channels: Int, pixels: Int,
-                             dst: UnsafeMutablePointer<Int8>, scale: Float, zeroPoint: Int32)
+                             dst: UnsafeMutablePointer<Int8>, dstStride: Int, scale: Float, zeroPoint: Int32)
 @_extern(c, "edgeseg_int8_dequantize_block_avx512")
 func int8DequantizeBlockAVX512(src: UnsafePointer<Int8>, channels: Int, pixels: Int,
                                dst: UnsafeMutablePointer<Float>, planeStride: Int, scale: Float, zeroPoint: Int32)
@@ -20,14 +20,15 @@ public func int8BoundaryBlocksAvailable() -> Bool {
   #endif
 }
 
-/// `pixels` pixels of `channels` float planes (`planeStride` apart) → int8 NHWC rows:
+/// `pixels` pixels of `channels` float planes (`planeStride` apart) → int8 NHWC rows
+/// (`dstStride` bytes apart: `channels`, or a concat's width when writing into its slice):
 /// q = saturate(round_half_even(x / scale) + zp), NaN → the low bound (ONNX QuantizeLinear).
 /// Only where `int8BoundaryBlocksAvailable()`.
 public func int8QuantizeBlock(src: UnsafePointer<Float>, planeStride: Int, channels: Int, pixels: Int,
-                              dst: UnsafeMutablePointer<Int8>, scale: Float, zeroPoint: Int32) {
+                              dst: UnsafeMutablePointer<Int8>, dstStride: Int? = nil, scale: Float, zeroPoint: Int32) {
   #if arch(x86_64)
   int8QuantizeBlockAVX512(src: src, planeStride: planeStride, channels: channels, pixels: pixels, dst: dst,
-                          scale: scale, zeroPoint: zeroPoint)
+                          dstStride: dstStride ?? channels, scale: scale, zeroPoint: zeroPoint)
   #else
   preconditionFailure("int8QuantizeBlock needs AVX-512")
   #endif
