@@ -19,10 +19,11 @@ struct Int8ConcatStep {
     var pixels: Int, channels: Int
 
     func run(part: Int, parts count: Int, scratch: UnsafeMutableRawPointer) {
-        for r in resized { r.run(part: part, parts: count, scratch: scratch) }
+        // (indices, not `for … in`: the array iterator allocated per call in unoptimised builds)
+        for i in resized.indices { resized[i].run(part: part, parts: count, scratch: scratch) }
         let r = f32PartRange(pixels, part, count)
-        for p in parts {
-            let C = p.channels
+        for k in parts.indices {
+            let p = parts[k], C = p.channels
             if let table = p.table {
                 for i in r {
                     let src = p.x + i * C, dst = y + i * channels + p.offset
@@ -54,12 +55,36 @@ struct Int8ResizeStep {
         int8BoundaryTileBytes(channels: C) + 4 * (C * inWidth + 3 * C * W + 3 * W)
     }
 
+    /// The boundary step on one row of `pixels` (dequantize: input row → planes; quantize: planes → output row).
+    private func boundary(_ f: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ pixels: Int,
+                          _ p: QuantParams, stride: Int? = nil) -> Int8BoundaryStep {
+        var b = Int8BoundaryStep(float: f, int8: q, batch: 1, channels: channels, pixels: pixels, scale: p.scale[0],
+                                 zeroPoint: p.zeroPoint[0], tileBytes: int8BoundaryTileBytes(channels: channels), vector: vector)
+        b.int8Stride = stride
+        return b
+    }
+
+    /// Input row `iy` dequantized (to `deq`, channel planes) and resized horizontally into `h`.
+    /// (A method, not a nested function: unoptimised builds allocated captured contexts per call.)
+    private func fill(_ h: UnsafeMutablePointer<Float>, row iy: Int, deq: UnsafeMutablePointer<Float>,
+                      taps: (x0: UnsafeMutablePointer<Int32>, w0: UnsafeMutablePointer<Float>, w1: UnsafeMutablePointer<Float>),
+                      tile: UnsafeMutablePointer<Int8>) {
+        boundary(deq, x + iy * inWidth * channels, inWidth, input).dequantize(part: 0, parts: 1, tile: tile)
+        for c in 0..<channels {
+            let r = deq + c * inWidth, out = h + c * outWidth
+            for ox in 0..<outWidth {
+                let i0 = Int(taps.x0[ox])
+                out[ox] = r[i0] * taps.w0[ox] + r[min(i0 + 1, inWidth - 1)] * taps.w1[ox]
+            }
+        }
+    }
+
     func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
         let rows = f32PartRange(outHeight, part, parts)
         if rows.isEmpty { return }
-        let C = channels, W = outWidth, tileBytes = int8BoundaryTileBytes(channels: C)
+        let C = channels, W = outWidth
         let tile = scratch.assumingMemoryBound(to: Int8.self)
-        let deq = (scratch + tileBytes).assumingMemoryBound(to: Float.self)
+        let deq = (scratch + int8BoundaryTileBytes(channels: C)).assumingMemoryBound(to: Float.self)
         let rowA = deq + C * inWidth, rowB = rowA + C * W, blend = rowB + C * W
         let w0 = blend + C * W, w1 = w0 + W
         let x0 = UnsafeMutableRawPointer(w1 + W).assumingMemoryBound(to: Int32.self)
@@ -68,29 +93,15 @@ struct Int8ResizeStep {
             let t = f32ResizeLinearTap(ox, inLen: inWidth, outLen: W, transform)
             x0[ox] = Int32(truncatingIfNeeded: t.i0); w0[ox] = 1 - t.f; w1[ox] = t.f
         }
-        func boundary(_ f: UnsafeMutablePointer<Float>, _ q: UnsafeMutablePointer<Int8>, _ pixels: Int, _ p: QuantParams) -> Int8BoundaryStep {
-            Int8BoundaryStep(float: f, int8: q, batch: 1, channels: C, pixels: pixels, scale: p.scale[0], zeroPoint: p.zeroPoint[0],
-                             tileBytes: tileBytes, vector: vector)
-        }
-        func fill(_ h: UnsafeMutablePointer<Float>, _ iy: Int) {
-            boundary(deq, x + iy * inWidth * C, inWidth, input).dequantize(part: 0, parts: 1, tile: tile)
-            let last = inWidth - 1
-            for c in 0..<C {
-                let r = deq + c * inWidth, out = h + c * W
-                for ox in 0..<W {
-                    let i0 = Int(x0[ox])
-                    out[ox] = r[i0] * w0[ox] + r[min(i0 + 1, last)] * w1[ox]
-                }
-            }
-        }
         var cache = F32RowPairCache(rowA, rowB)
         for oy in rows {
             let t = f32ResizeLinearTap(oy, inLen: inHeight, outLen: outHeight, transform)
-            let (r0, r1) = cache.rows(t.i0, min(t.i0 + 1, inHeight - 1), fill: fill)
+            let y0 = t.i0, y1 = min(t.i0 + 1, inHeight - 1)
+            let (r0, r1, missing) = cache.rows(y0, y1)
+            if missing.0 { fill(r0, row: y0, deq: deq, taps: (x0, w0, w1), tile: tile) }
+            if missing.1 { fill(r1, row: y1, deq: deq, taps: (x0, w0, w1), tile: tile) }
             f32BlendRows(r0, r1, 1 - t.f, t.f, blend, count: C * W)
-            var q = boundary(blend, y + oy * W * outStride, W, output)
-            q.int8Stride = outStride
-            q.quantize(part: 0, parts: 1, tile: tile)
+            boundary(blend, y + oy * W * outStride, W, output, stride: outStride).quantize(part: 0, parts: 1, tile: tile)
         }
     }
 }

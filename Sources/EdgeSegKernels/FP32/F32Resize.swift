@@ -104,30 +104,34 @@ private func resizeLinearRows(_ s: F32ResizeShape, _ src: UnsafePointer<Float>, 
     for item in items {
         let p = item / outH, oy = item % outH
         let (y0, y1, fy) = linearTap(oy, inH, outH, s.transform)
-        let (r0, r1) = cache.rows(p * inH + y0, p * inH + y1, fill: fill)
+        let (r0, r1, missing) = cache.rows(p * inH + y0, p * inH + y1)
+        if missing.0 { fill(r0, p * inH + y0) }
+        if missing.1 { fill(r1, p * inH + y1) }
         f32BlendRows(r0, r1, 1 - fy, fy, dst + item * W, count: W)
     }
 }
 
 /// Two slots of horizontally resized input rows, from which the linear resizes blend each output
-/// row: `rows(k0, k1)` returns the slots holding rows k0 and k1, filling a missing one into the
-/// slot the other does not use, so upsampling resizes each input row once.
+/// row: `rows(k0, k1)` returns the slots for rows k0 and k1 and which of them the caller must
+/// fill now (a missing row goes to the slot the other does not use), so upsampling resizes each
+/// input row once. (No fill closure: unoptimised builds would box its captures per call.)
 public struct F32RowPairCache {
     private let rowA: UnsafeMutablePointer<Float>, rowB: UnsafeMutablePointer<Float>
     private var tagA = -1, tagB = -1
     public init(_ rowA: UnsafeMutablePointer<Float>, _ rowB: UnsafeMutablePointer<Float>) { self.rowA = rowA; self.rowB = rowB }
 
     @inline(__always)
-    public mutating func rows(_ k0: Int, _ k1: Int, fill: (UnsafeMutablePointer<Float>, Int) -> Void)
-        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+    public mutating func rows(_ k0: Int, _ k1: Int)
+        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, missing: (Bool, Bool)) {
         let r0: UnsafeMutablePointer<Float>, r1: UnsafeMutablePointer<Float>
+        var missing = (false, false)
         if tagA == k0 { r0 = rowA } else if tagB == k0 { r0 = rowB }
-        else if tagA == k1 { fill(rowB, k0); tagB = k0; r0 = rowB }
-        else { fill(rowA, k0); tagA = k0; r0 = rowA }
+        else if tagA == k1 { tagB = k0; r0 = rowB; missing.0 = true }
+        else { tagA = k0; r0 = rowA; missing.0 = true }
         if tagA == k1 { r1 = rowA } else if tagB == k1 { r1 = rowB }
-        else if r0 == rowA { fill(rowB, k1); tagB = k1; r1 = rowB }
-        else { fill(rowA, k1); tagA = k1; r1 = rowA }
-        return (r0, r1)
+        else if r0 == rowA { tagB = k1; r1 = rowB; missing.1 = true }
+        else { tagA = k1; r1 = rowA; missing.1 = true }
+        return (r0, r1, missing)
     }
 }
 

@@ -120,12 +120,14 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
     var geo = (s.inH, s.inW, s.inC, s.outW, s.kH, s.kW, s.strideH, s.strideW, s.padTop, s.padLeft, s.dilationH)
     withUnsafePointer(to: &geo) { tuple in
       tuple.withMemoryRebound(to: Int.self, capacity: 11) { geometry in
-        while p0 < pixels.upperBound {
-          let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p0)
-          int8Im2colShortVNNI(input: input, geometry: geometry, zeroPoint: zp, first: p0, rows: rows, k4: k4, band: band)
+        // (its own counter: a captured `var` would be boxed on the heap per call in debug builds)
+        var p = pixels.lowerBound
+        while p < pixels.upperBound {
+          let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p)
+          int8Im2colShortVNNI(input: input, geometry: geometry, zeroPoint: zp, first: p, rows: rows, k4: k4, band: band)
           int8GemmChannels(a: band, lda: k4, m: rows, packed: conv.groups[0], stage: stage, stageOffset: 0,
-                           out: output + p0 * s.outC, ldc: s.outC, scratch: gemmScratch, prepacked: true)
-          p0 += rows
+                           out: output + p * s.outC, ldc: s.outC, scratch: gemmScratch, prepacked: true)
+          p += rows
         }
       }
     }
