@@ -243,6 +243,17 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
     return q
 }
 
+/// For the fusion passes: the nodes reading each tensor (once per input slot) and the node
+/// producing it, by index into `nodes`.
+func nodeLinks(_ nodes: [Node]) -> (readers: [TensorID: [Int]], producer: [TensorID: Int]) {
+    var readers: [TensorID: [Int]] = [:], producer: [TensorID: Int] = [:]
+    for (i, n) in nodes.enumerated() {
+        for t in n.inputs { readers[t, default: []].append(i) }
+        for t in n.outputs { producer[t] = i }
+    }
+    return (readers, producer)
+}
+
 /// Coordinate attention (GGCA) between two int8 convs reads the int8 tensor directly:
 ///   x8 → dequantize → x → [views] → ReduceMean/Max over H or W (the strip pools)
 ///                       → axisScale(x, gate_h, gate_w) (the float passes' `fuseAxisScales`) → quantize → y8
@@ -251,8 +262,7 @@ func applyQuantization(_ g: Graph, convs: [Int], params: [TensorID: QuantParams]
 /// boundary transposes disappear. Only folded when every reader of the float tensors is part of
 /// the pattern and nothing in it is a graph output.
 func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
-    var readers: [TensorID: [Int]] = [:]
-    for (i, n) in nodes.enumerated() { for t in n.inputs { readers[t, default: []].append(i) } }
+    let readers = nodeLinks(nodes).readers
     let outputs = Set(g.outputs)
     func only(_ t: TensorID) -> Int? {
         guard !outputs.contains(t), let r = readers[t], r.count == 1 else { return nil }
@@ -307,8 +317,7 @@ func fuseCoordinateAttention(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
 /// stream then carries quantized values, as in TFLite's and ONNX Runtime's QDQ graphs. A sum
 /// with float readers keeps its float add too; what nobody reads any more is removed after.
 func fuseResidualAdds(_ g: Graph, _ nodes: [Node]) -> [Node] {
-    var readers: [TensorID: [Int]] = [:]
-    for (i, n) in nodes.enumerated() { for t in n.inputs { readers[t, default: []].append(i) } }
+    let readers = nodeLinks(nodes).readers
     var twin: [TensorID: TensorID] = [:]
     for n in nodes where n.op == .dequantize { twin[n.outputs[0]] = n.inputs[0] }
     var out: [Node] = [], dropped = Set<Int>()
@@ -335,11 +344,7 @@ func fuseResidualAdds(_ g: Graph, _ nodes: [Node]) -> [Node] {
 /// Quantizing is elementwise, so every byte equals the unfused graph's. Only concats with at least
 /// one int8 part are rewritten (the others gain nothing); the float nodes left unread go after.
 func fuseInt8Concats(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
-    var readers: [TensorID: [Int]] = [:], producer: [TensorID: Int] = [:]
-    for (i, n) in nodes.enumerated() {
-        for t in n.inputs { readers[t, default: []].append(i) }
-        for t in n.outputs { producer[t] = i }
-    }
+    let (readers, producer) = nodeLinks(nodes)
     let graphOutputs = Set(g.outputs)
     var drop = Set<Int>(), replace: [Int: [Node]] = [:]
     for (ci, c) in nodes.enumerated() {
@@ -378,11 +383,7 @@ func fuseInt8Concats(_ g: inout Graph, _ nodes: [Node]) -> [Node] {
 /// dequantize → act with float readers becomes a dequantize through the table. Only tensors
 /// with no other reader are folded, so nothing else sees a change.
 func fuseActivationTables(_ g: Graph, _ nodes: [Node]) -> [Node] {
-    var readers: [TensorID: [Int]] = [:], producer: [TensorID: Int] = [:]
-    for (i, n) in nodes.enumerated() {
-        for t in n.inputs { readers[t, default: []].append(i) }
-        for t in n.outputs { producer[t] = i }
-    }
+    let (readers, producer) = nodeLinks(nodes)
     let graphOutputs = Set(g.outputs)
     var drop = Set<Int>(), replace: [Int: Node] = [:]
     for (i, n) in nodes.enumerated() {
