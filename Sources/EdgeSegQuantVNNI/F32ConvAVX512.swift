@@ -26,7 +26,7 @@ public func f32ConvBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int,
                                c: UnsafeMutablePointer<Float>, ldc: Int,
                                bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, lo: Float, hi: Float) {
   let full = n / f32TileCols, rest = n - full * f32TileCols
-  let r0 = f32LaneMask(rest), r1 = f32LaneMask(rest - 16), r2 = f32LaneMask(rest - 32)
+  let r0 = laneMask16(rest), r1 = laneMask16(rest - 16), r2 = laneMask16(rest - 32)
   f32ConvBlockBody(a: a, m: m, k: k, kc: kc, n: n, pack: pack, c: c, ldc: ldc, bias: bias, residual: residual, lo: lo, hi: hi) { pc, kb in
     for r in 0..<kb {
       let src = b + (pc + r) * ldb
@@ -97,7 +97,7 @@ public func f32ConvDirectBlockAVX512(a: UnsafePointer<Float>, m: Int, k: Int, kc
             } else {
               // lanes whose column is inside the row; the others are not read (masked)
               let l0 = max(0, -x), l1 = min(16, inW - x)
-              let mask: __mmask16 = l1 <= l0 ? 0 : f32LaneMask(l1) & ~f32LaneMask(l0)
+              let mask: __mmask16 = l1 <= l0 ? 0 : laneMask16(l1) & ~laneMask16(l0)
               put(_mm512_maskz_loadu_ps(mask, src + ox + 16 * t))
             }
             x += 16
@@ -125,7 +125,7 @@ func f32ConvBlockBody(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int, n: Int, 
   let panels = (m + f32TileRows - 1) / f32TileRows
   let strips = (n + f32TileCols - 1) / f32TileCols
   let full = n / f32TileCols, rest = n - full * f32TileCols
-  let r0 = f32LaneMask(rest), r1 = f32LaneMask(rest - 16), r2 = f32LaneMask(rest - 32)
+  let r0 = laneMask16(rest), r1 = laneMask16(rest - 16), r2 = laneMask16(rest - 32)
   @inline(__always) func strip(_ pc: Int, _ kb: Int, _ st: Int) {
     let j = st * f32TileCols
     let tail = st == full
@@ -150,12 +150,6 @@ func f32ConvBlockBody(a: UnsafePointer<Float>, m: Int, k: Int, kc: Int, n: Int, 
     for st in 0..<strips { strip(pc, kb, st) }
     pc += kb
   }
-}
-
-/// Lanes 0..<count of 16 (count clamped to 0...16).
-@inline(__always)
-func f32LaneMask(_ count: Int) -> __mmask16 {
-  count >= 16 ? 0xFFFF : (count <= 0 ? 0 : __mmask16(truncatingIfNeeded: (1 << count) - 1))
 }
 
 /// rows (≤ 8) × 48 columns of C: += (or = when `first`) A panel [kb][8] · B [kb][48] (rows `ldb` apart); on the

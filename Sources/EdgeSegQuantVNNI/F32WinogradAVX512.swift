@@ -55,7 +55,7 @@ func f32WinogradInput(input: UnsafePointer<Float>, g: UnsafePointer<Int>, t0: In
       // for the four loads of every row of these tiles
       @inline(__always) func inside(_ x: Int) -> __mmask16 {
         let l0 = max(0, -x), l1 = min(16, inW - x)
-        return l1 <= l0 ? 0 : f32LaneMask(l1) & ~f32LaneMask(l0)
+        return l1 <= l0 ? 0 : laneMask16(l1) & ~laneMask16(l0)
       }
       let ma = inside(ix0), mb = inside(ix0 + 16), ma2 = inside(ix0 + 2), mb2 = inside(ix0 + 18)
       // one input row of the 16 tiles, then ·B: (c0 − c2, c1 + c2, c2 − c1, c1 − c3), c_j the
@@ -71,7 +71,7 @@ func f32WinogradInput(input: UnsafePointer<Float>, g: UnsafePointer<Int>, t0: In
         return (_mm512_sub_ps(c0, c2), _mm512_add_ps(c1, c2), _mm512_sub_ps(c2, c1), _mm512_sub_ps(c1, c3))
       }
       let r0 = rowB(0), r1 = rowB(1), r2 = rowB(2), r3 = rowB(3)
-      let base = v + ci * ld + (t - t0), mask = f32LaneMask(n)
+      let base = v + ci * ld + (t - t0), mask = laneMask16(n)
       @inline(__always) func put(_ k: Int, _ x: __m512) { _mm512_mask_storeu_ps(base + k * e, mask, x) }
       // Bᵀ across the rows: (r0 − r2, r1 + r2, r2 − r1, r1 − r3)
       put(0, _mm512_sub_ps(r0.0, r2.0)); put(1, _mm512_sub_ps(r0.1, r2.1))
@@ -88,7 +88,7 @@ func f32WinogradInput(input: UnsafePointer<Float>, g: UnsafePointer<Int>, t0: In
       // the last strip's padding columns: finite (zero), whatever the scratch held before
       for k in 0..<16 {
         var c = count
-        while c < ld { _mm512_mask_storeu_ps(v + k * e + ci * ld + c, f32LaneMask(ld - c), zero); c += 16 }
+        while c < ld { _mm512_mask_storeu_ps(v + k * e + ci * ld + c, laneMask16(ld - c), zero); c += 16 }
       }
     }
   }
@@ -104,7 +104,7 @@ func f32WinogradGemm(u: UnsafePointer<Float>, g: UnsafePointer<Int>, count: Int,
   let panels = (cout + f32TileRows - 1) / f32TileRows
   let strips = (count + f32TileCols - 1) / f32TileCols
   let full = count / f32TileCols, rest = count - full * f32TileCols
-  let r0 = f32LaneMask(rest), r1 = f32LaneMask(rest - 16), r2 = f32LaneMask(rest - 32)
+  let r0 = laneMask16(rest), r1 = laneMask16(rest - 16), r2 = laneMask16(rest - 32)
   let inf = _mm512_set1_ps(.infinity)
   for e in 0..<16 {
     let ue = u + e * panels * f32TileRows * cin, ve = v + e * cin * ld, me = m + e * cout * ld
@@ -146,7 +146,7 @@ func f32WinogradOutput(g: UnsafePointer<Int>, t0: Int, count: Int, ld: Int, m: U
     while t < t0 + count {
       let ty = t / tilesW, tx = t % tilesW
       let n = min(16, t0 + count - t, tilesW - tx)
-      let base = m + co * ld + (t - t0), mask = f32LaneMask(n)
+      let base = m + co * ld + (t - t0), mask = laneMask16(n)
       @inline(__always) func at(_ k: Int) -> __m512 { _mm512_maskz_loadu_ps(mask, base + k * e) }
       // Aᵀ across the rows of M (4 columns each)
       let m4 = at(4), m5 = at(5), m6 = at(6), m7 = at(7), m8 = at(8), m9 = at(9), m10 = at(10), m11 = at(11)
@@ -161,7 +161,7 @@ func f32WinogradOutput(g: UnsafePointer<Int>, t0: Int, count: Int, ld: Int, m: U
         let y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(sb, sc), sd), bv)
         var lo16 = _mm512_permutex2var_ps(y0, zipLo, y1), hi16 = _mm512_permutex2var_ps(y0, zipHi, y1)
         let width = min(2 * n, outW - 2 * tx)
-        let mlo = f32LaneMask(width), mhi = f32LaneMask(width - 16)
+        let mlo = laneMask16(width), mhi = laneMask16(width - 16)
         let off = plane + oy * outW + 2 * tx
         if let residual {
           lo16 = _mm512_add_ps(lo16, _mm512_maskz_loadu_ps(mlo, residual + off))

@@ -16,7 +16,7 @@ public func int8StripReduceAVX512(x: UnsafePointer<Int8>, width W: Int, channels
     let base = x + (overWidth ? o * W * C : o * C)
     var c0 = 0
     while c0 < C {
-      let mask = __mmask16(truncatingIfNeeded: (1 << min(16, C - c0)) - 1)
+      let mask = laneMask16(C - c0)
       var acc = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, base + c0))
       for r in 1..<max(1, count) {
         let v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, base + r * rowStep + c0))
@@ -45,7 +45,7 @@ public func int8AxisScaleRowAVX512(x: UnsafePointer<Int8>, width W: Int, channel
     let px = x + w * C, py = y + w * C, bw = bT + w * C
     var c0 = 0
     while c0 < C {
-      let mask = __mmask16(truncatingIfNeeded: (1 << min(16, C - c0)) - 1)
+      let mask = laneMask16(C - c0)
       let q = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, px + c0)), zIn)
       var v = _mm512_mul_ps(_mm512_cvtepi32_ps(q), sIn)                      // dequantize
       v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mask, aRow + c0))          // · a
@@ -71,7 +71,7 @@ public func int8AddAVX512(a: UnsafePointer<Int8>, b: UnsafePointer<Int8>, y: Uns
   let lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
   var i = 0
   while i < count {
-    let mask = __mmask16(truncatingIfNeeded: (1 << min(16, count - i)) - 1)
+    let mask = laneMask16(count - i)
     let qa = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, a + i)), za)
     let qb = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), zb)
     let v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(qa), sa), _mm512_mul_ps(_mm512_cvtepi32_ps(qb), sb))

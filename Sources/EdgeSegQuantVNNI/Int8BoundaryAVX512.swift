@@ -67,8 +67,8 @@ func forEachBoundaryTile16(pixels: Int, channels: Int, _ body: (UnsafeMutablePoi
         var p = span
         while p < end {
           let np = min(16, end - p)
-          body(buf.baseAddress!, BoundaryTile16(p: p, pixels: np, pixMask: __mmask16(truncatingIfNeeded: (1 << np) - 1),
-                                                c0: c0, channels: nc, chMask: __mmask16(truncatingIfNeeded: (1 << nc) - 1)))
+          body(buf.baseAddress!, BoundaryTile16(p: p, pixels: np, pixMask: laneMask16(np),
+                                                c0: c0, channels: nc, chMask: laneMask16(nc)))
           p += 16
         }
         c0 += 16
@@ -96,7 +96,7 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
     // transpose and 16 masked 3-byte stores cost 3× the divides).
     var p = 0
     while p < pixels {
-      let n = min(16, pixels - p), mask = __mmask16(truncatingIfNeeded: (1 << n) - 1)
+      let n = min(16, pixels - p), mask = laneMask16(n)
       let r = q16(_mm512_maskz_loadu_ps(mask, src + p)), g = q16(_mm512_maskz_loadu_ps(mask, src + planeStride + p))
       let b = q16(_mm512_maskz_loadu_ps(mask, src + 2 * planeStride + p))
       let out = dst + 3 * p
@@ -105,7 +105,7 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
                              _mm_shuffle_epi8(b, rgbInterleave[3 * k + 2]))
         let bytes = min(16, 3 * n - 16 * k)
         if bytes <= 0 { break }
-        _mm_mask_storeu_epi8(out + 16 * k, __mmask16(truncatingIfNeeded: (1 << bytes) - 1), v)
+        _mm_mask_storeu_epi8(out + 16 * k, laneMask16(bytes), v)
       }
       p += 16
     }

@@ -118,7 +118,7 @@ func dwBuildPairRowVNNI(input: UnsafePointer<Int8>, zpRow: UnsafePointer<Int8>, 
       c += 16
     }
     if c < C {   // the last C % 16 channels: masked loads (no fault past the end), zeros after
-      let m = UInt16(truncatingIfNeeded: (1 << (C - c)) - 1)
+      let m = laneMask16(C - c)
       let va = _mm_maskz_loadu_epi8(m, a + c), vb = _mm_maskz_loadu_epi8(m, b + c)
       let ab = _mm256_set_m128i(_mm_unpackhi_epi8(va, vb), _mm_unpacklo_epi8(va, vb))
       (d + c * 4).storeBytes(of: _mm512_cvtepi8_epi16(ab), as: __m512i.self)
@@ -131,7 +131,7 @@ func dwBuildPairRowVNNI(input: UnsafePointer<Int8>, zpRow: UnsafePointer<Int8>, 
   if n == 16 {
     UnsafeMutableRawPointer(dst).storeBytes(of: b, as: __m128i.self)
   } else {
-    _mm_mask_storeu_epi8(dst, UInt16(truncatingIfNeeded: (1 << n) - 1), b)
+    _mm_mask_storeu_epi8(dst, laneMask16(n), b)
   }
 }
 #endif

@@ -22,7 +22,7 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
                          multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                          zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                          out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
-  let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
+  let lanes = laneMask16(cols)
   // 16 rows share each 64-byte weight load (8 rows per load left the tile at half the vpdpbusd rate)
   var c0 = tileStart(mode, partial, lanes, bias, correction)
   var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0
@@ -81,10 +81,7 @@ public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights:
                              multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                              zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                              out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols0: Int, cols1: Int) {
-  @inline(__always) func mask(_ cols: Int) -> __mmask16 {
-    cols >= 16 ? 0xFFFF : (cols <= 0 ? 0 : __mmask16(truncatingIfNeeded: (1 << cols) - 1))
-  }
-  let lanes0 = mask(cols0), lanes1 = mask(cols1)
+  let lanes0 = laneMask16(cols0), lanes1 = laneMask16(cols1)
   var a0 = tileStart(mode, partial0, lanes0, bias, correction)
   var b0 = tileStart(mode, partial1, lanes1, bias + 64, correction + 64)
   var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
@@ -178,7 +175,7 @@ public func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: U
                            multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                            zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                            out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int) {
-  let lanes: __mmask16 = cols >= 16 ? 0xFFFF : __mmask16(truncatingIfNeeded: (1 << cols) - 1)
+  let lanes = laneMask16(cols)
   var a0 = tileStart(mode, partial, lanes, bias, correction)
   var a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0
   if mode & 1 != 0 {
@@ -257,7 +254,7 @@ public func int8Im2colShortVNNI(input: UnsafePointer<Int8>, geometry g: UnsafePo
   let inH = g[0], inW = g[1], inC = g[2], outW = g[3], kH = g[4], kW = g[5]
   let strideH = g[6], strideW = g[7], padTop = g[8], padLeft = g[9], dilH = g[10]
   let run = kW * inC, k = kH * run
-  let runMask = __mmask16(truncatingIfNeeded: (1 << run) - 1)
+  let runMask = laneMask16(run)
   let flip = _mm_set1_epi8(-128), zp = _mm_set1_epi8(zeroPoint)
   var oy = first / outW, ox = first % outW
   for r in 0..<rows {
@@ -267,7 +264,7 @@ public func int8Im2colShortVNNI(input: UnsafePointer<Int8>, geometry g: UnsafePo
     if ix0 < 0 || ix0 + kW > inW {
       cols = 0
       for kx in 0..<kW where ix0 + kx >= 0 && ix0 + kx < inW {
-        cols |= __mmask16(truncatingIfNeeded: ((1 << inC) - 1) << (kx * inC))
+        cols |= laneMask16(inC) << (kx * inC)
       }
     }
     for ky in 0..<kH {
