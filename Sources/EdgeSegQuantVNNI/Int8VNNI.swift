@@ -59,11 +59,10 @@ public func int8TileVNNI(panel: UnsafeRawPointer, panelStride: Int, weights: Uns
   let rq = Requant16(lanes: lanes, multiplier: multiplier, shift: shift,
                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
   // rows < 16 only at the end of a band: the extra accumulators hold padding and are not stored
-  @inline(__always) func put(_ r: Int, _ c: __m512i) {
-    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes, rq.apply(c)) }
+  @inline(__always) func put4(_ r: Int, _ a: __m512i, _ b: __m512i, _ c: __m512i, _ d: __m512i) {
+    if r < rows { storeRows4(rq.apply4(a, b, c, d), out, ldc, r, rows, lanes) }
   }
-  put(0, c0); put(1, c1); put(2, c2); put(3, c3); put(4, c4); put(5, c5); put(6, c6); put(7, c7)
-  put(8, c8); put(9, c9); put(10, c10); put(11, c11); put(12, c12); put(13, c13); put(14, c14); put(15, c15)
+  put4(0, c0, c1, c2, c3); put4(4, c4, c5, c6, c7); put4(8, c8, c9, c10, c11); put4(12, c12, c13, c14, c15)
 }
 
 /// int8 GEMM tile, MR = 12 rows × NR = 32 channels (two blocks of the [kQuads][16 ch][4] weight
@@ -148,20 +147,18 @@ public func int8TileVNNIWide(panel: UnsafeRawPointer, panelStride: Int, weights:
   // rows < 12 only at the end of a band: the extra accumulators hold padding and are not stored
   let rqa = Requant16(lanes: lanes0, multiplier: multiplier, shift: shift,
                       zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
-  @inline(__always) func putA(_ r: Int, _ c: __m512i) {
-    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes0, rqa.apply(c)) }
+  @inline(__always) func putA(_ r: Int, _ a: __m512i, _ b: __m512i, _ c: __m512i, _ d: __m512i) {
+    if r < rows { storeRows4(rqa.apply4(a, b, c, d), out, ldc, r, rows, lanes0) }
   }
-  putA(0, a0); putA(1, a1); putA(2, a2); putA(3, a3); putA(4, a4); putA(5, a5)
-  putA(6, a6); putA(7, a7); putA(8, a8); putA(9, a9); putA(10, a10); putA(11, a11)
+  putA(0, a0, a1, a2, a3); putA(4, a4, a5, a6, a7); putA(8, a8, a9, a10, a11)
   if lanes1 == 0 { return }
   let rqb = Requant16(lanes: lanes1, multiplier: multiplier + 64, shift: shift + 64,
                       zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
   let out1 = out + 16
-  @inline(__always) func putB(_ r: Int, _ c: __m512i) {
-    if r < rows { _mm_mask_storeu_epi8(out1 + r * ldc, lanes1, rqb.apply(c)) }
+  @inline(__always) func putB(_ r: Int, _ a: __m512i, _ b: __m512i, _ c: __m512i, _ d: __m512i) {
+    if r < rows { storeRows4(rqb.apply4(a, b, c, d), out1, ldc, r, rows, lanes1) }
   }
-  putB(0, b0); putB(1, b1); putB(2, b2); putB(3, b3); putB(4, b4); putB(5, b5)
-  putB(6, b6); putB(7, b7); putB(8, b8); putB(9, b9); putB(10, b10); putB(11, b11)
+  putB(0, b0, b1, b2, b3); putB(4, b4, b5, b6, b7); putB(8, b8, b9, b10, b11)
 }
 
 /// The wide tile's one-block twin, MR = 12 rows × NR = 16 channels: an odd last block of a long-K
@@ -211,11 +208,10 @@ public func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: U
   }
   let rq = Requant16(lanes: lanes, multiplier: multiplier, shift: shift,
                      zeroPoint: zeroPoint, clampMin: clampMin, clampMax: clampMax)
-  @inline(__always) func put(_ r: Int, _ c: __m512i) {
-    if r < rows { _mm_mask_storeu_epi8(out + r * ldc, lanes, rq.apply(c)) }
+  @inline(__always) func put4(_ r: Int, _ a: __m512i, _ b: __m512i, _ c: __m512i, _ d: __m512i) {
+    if r < rows { storeRows4(rq.apply4(a, b, c, d), out, ldc, r, rows, lanes) }
   }
-  put(0, a0); put(1, a1); put(2, a2); put(3, a3); put(4, a4); put(5, a5)
-  put(6, a6); put(7, a7); put(8, a8); put(9, a9); put(10, a10); put(11, a11)
+  put4(0, a0, a1, a2, a3); put4(4, a4, a5, a6, a7); put4(8, a8, a9, a10, a11)
 }
 
 /// dst[i] = src[i] ^ 0x80 (x + 128 as u8) for `count` bytes, 64 at a time with a masked tail: the
@@ -325,17 +321,22 @@ public func int8PackVNNI(a: UnsafeRawPointer, lda: Int, rows: Int, k: Int, k4: I
 /// 2^e (half away from zero) is ⌊(h + 2^(e−1) − [h < 0]) / 2^e⌋ for e > 0; nested floors of
 /// divisions by powers of two fold into
 /// ⌊(x·m + 2^30 + 2^(30+e) − [x·m + 2^30 < 0]·2^31) / 2^(31+e)⌋ (|x·m| ≤ 2^62: no overflow;
-/// e = 0 is h itself, no rounding term). Then + zero point, a saturating narrow to bytes and the
-/// clamp on bytes (the 32-bit clamp's result for bounds inside −128…127). The left shift and
-/// the clamp are skipped (a branch taken the same way for the whole layer) where every left
-/// shift is 0 / the clamp is the narrow's own −128…127, as for the convs that feed an activation
-/// table: 15 zmm uops a row where the gemmlowp steps on 32-bit lanes took 22, which matters at
-/// the 1×1 convs' K of 16…56 and in the depthwise kernel, both bound by this stage. Lanes
-/// outside `lanes` read 0 (a partial block is never stored there).
+/// e = 0 is h itself, no rounding term). The constants fold into one add per half: p = x·m + K
+/// with K = 2^30 + [e > 0]·2^(30+e) + z; the sign test may read x·m for x·m + 2^30: they differ
+/// only for x·m in [−2^30, 0), where h = 0 and the floor is 0 either way (e > 0). Where every
+/// lane's e ≤ 23, z = zp·2^(31+e) adds the zero point inside the floor (|p| < 2^63 still), which
+/// equals the scalar's wrapping `&+ zp` on the low 32 bits; otherwise it is added after. Then a
+/// saturating narrow to bytes and the clamp on bytes (the 32-bit clamp's result for bounds
+/// inside −128…127). The left shift and the clamp are skipped (a branch taken the same way for
+/// the whole layer) where every left shift is 0 / the clamp is the narrow's own −128…127: 14 zmm
+/// uops a row, 12 in `apply4` (two packs and a vpermd narrow four rows where four vpmovsdb take
+/// 8), against the gemmlowp steps' 22 on 32-bit lanes. That matters at the 1×1 convs' K of
+/// 16…56 and in the depthwise kernel, both bound by this stage. Lanes outside `lanes` read 0 (a
+/// partial block is never stored there).
 struct Requant16 {
   let mult, multOdd, left, addEven, addOdd, negEven, negOdd, shiftEven, shiftOdd, zp: __m512i
-  let lo, hi: __m128i
-  let shifts: Bool, clamps: Bool
+  let lo, hi: __m512i
+  let shifts: Bool, clamps: Bool, foldsZeroPoint: Bool
 
   @inline(__always)
   init(lanes: __mmask16, multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
@@ -356,40 +357,73 @@ struct Requant16 {
     // multiply (three vpmuludq and four more uops)
     multOdd = _mm512_permutexvar_epi32(_mm512_set_epi32(15, 15, 13, 13, 11, 11, 9, 9, 7, 7, 5, 5, 3, 3, 1, 1), mult)
     self.left = left
-    // per 64-bit lane: (e > 0 ? 2^(30+e) : 0), (e > 0 ? 2^31 : 0), 31 + e
+    // e ≥ 24 ⇔ bit 5 of e + 8 (e ≤ 31)
+    let folds = _mm512_test_epi32_mask(_mm512_add_epi32(e, _mm512_set1_epi32(8)), _mm512_set1_epi32(32)) == 0
+    // per 64-bit lane: K, (e > 0 ? 2^31 : 0), 31 + e
     @inline(__always) func derive(_ e64: __m512i) -> (add: __m512i, neg: __m512i, shift: __m512i) {
       let rounds = _mm512_test_epi64_mask(e64, e64)
-      return (_mm512_maskz_mov_epi64(rounds, _mm512_sllv_epi64(_mm512_set1_epi64(1 << 30), e64)),
-              _mm512_maskz_mov_epi64(rounds, _mm512_set1_epi64(1 << 31)),
-              _mm512_add_epi64(e64, _mm512_set1_epi64(31)))
+      let shift = _mm512_add_epi64(e64, _mm512_set1_epi64(31))
+      let z = folds ? _mm512_sllv_epi64(_mm512_set1_epi64(Int64(zeroPoint)), shift) : _mm512_setzero_si512()
+      let half = _mm512_maskz_mov_epi64(rounds, _mm512_sllv_epi64(_mm512_set1_epi64(1 << 30), e64))
+      return (_mm512_add_epi64(_mm512_add_epi64(half, z), _mm512_set1_epi64(1 << 30)),
+              _mm512_maskz_mov_epi64(rounds, _mm512_set1_epi64(1 << 31)), shift)
     }
     (addEven, negEven, shiftEven) = derive(_mm512_and_si512(e, _mm512_set1_epi64(0xFFFF_FFFF)))
     (addOdd, negOdd, shiftOdd) = derive(_mm512_srli_epi64(e, 32))
     zp = _mm512_set1_epi32(zeroPoint)
-    lo = _mm_set1_epi8(Int8(truncatingIfNeeded: clampMin))
-    hi = _mm_set1_epi8(Int8(truncatingIfNeeded: clampMax))
+    lo = _mm512_set1_epi8(Int8(truncatingIfNeeded: clampMin))
+    hi = _mm512_set1_epi8(Int8(truncatingIfNeeded: clampMax))
     shifts = _mm512_test_epi32_mask(left, left) != 0
     clamps = clampMin > -128 || clampMax < 127
+    foldsZeroPoint = folds
   }
 
+  /// The requantized values as int32 lanes, zero point added (before the narrow).
   @inline(__always)
-  func apply(_ acc: __m512i) -> __m128i {
+  func scaled(_ acc: __m512i) -> __m512i {
     let x = shifts ? _mm512_sllv_epi32(acc, left) : acc
-    @inline(__always) func scaled(_ product: __m512i, _ add: __m512i, _ neg: __m512i, _ shift: __m512i) -> __m512i {
-      let q = _mm512_add_epi64(product, _mm512_set1_epi64(1 << 30))   // h < 0 ⇔ q < 0
-      let negative = _mm512_test_epi64_mask(q, _mm512_set1_epi64(Int64.min))
-      let p = _mm512_add_epi64(q, add)
+    @inline(__always) func half(_ product: __m512i, _ add: __m512i, _ neg: __m512i, _ shift: __m512i) -> __m512i {
+      let p = _mm512_add_epi64(product, add)
+      let negative = _mm512_test_epi64_mask(product, _mm512_set1_epi64(Int64.min))
       return _mm512_srav_epi64(_mm512_mask_sub_epi64(p, negative, p, neg), shift)
     }
-    let even = scaled(_mm512_mul_epi32(x, mult), addEven, negEven, shiftEven)
-    let odd = scaled(_mm512_mul_epi32(_mm512_srai_epi64(x, 32), multOdd), addOdd, negOdd, shiftOdd)
+    let even = half(_mm512_mul_epi32(x, mult), addEven, negEven, shiftEven)
+    let odd = half(_mm512_mul_epi32(_mm512_srai_epi64(x, 32), multOdd), addOdd, negOdd, shiftOdd)
     // odd lanes take the low half of `odd`'s 64-bit lanes: one vpermd in place of a shift + blend
     let merged = _mm512_mask_permutexvar_epi32(even, 0xAAAA, Requant16.oddLanesDown, odd)
-    let r = _mm512_cvtsepi32_epi8(_mm512_add_epi32(merged, zp))
-    return clamps ? _mm_min_epi8(_mm_max_epi8(r, lo), hi) : r
+    return foldsZeroPoint ? merged : _mm512_add_epi32(merged, zp)
+  }
+
+  /// One row: 16 output bytes.
+  @inline(__always)
+  func apply(_ acc: __m512i) -> __m128i {
+    let r = _mm512_cvtsepi32_epi8(scaled(acc))
+    return clamps ? _mm_min_epi8(_mm_max_epi8(r, _mm512_castsi512_si128(lo)), _mm512_castsi512_si128(hi)) : r
+  }
+
+  /// Four rows: row j's 16 bytes in 128-bit lane j (int32 → int16 → int8 saturating packs equal
+  /// the one saturating narrow; the packs interleave the rows by dword, the vpermd sorts them).
+  @inline(__always)
+  func apply4(_ a: __m512i, _ b: __m512i, _ c: __m512i, _ d: __m512i) -> __m512i {
+    let ab = _mm512_packs_epi32(scaled(a), scaled(b)), cd = _mm512_packs_epi32(scaled(c), scaled(d))
+    let v = _mm512_permutexvar_epi32(_mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0),
+                                     _mm512_packs_epi16(ab, cd))
+    return clamps ? _mm512_min_epi8(_mm512_max_epi8(v, lo), hi) : v
   }
 
   /// vpermd indices: lane 2i + 1 ← lane 2i.
   static var oddLanesDown: __m512i { _mm512_set_epi32(14, 14, 12, 12, 10, 10, 8, 8, 6, 6, 4, 4, 2, 2, 0, 0) }
+}
+
+/// Stores `apply4`'s rows r…r + 3 (those below `rows`) at out + row·ldc, `lanes` bytes each: a
+/// masked store of the whole vector, addressed so that lane j lands on its row (masked-off bytes
+/// are never touched), where extracting lanes 1…3 would cost a uop each.
+@inline(__always)
+func storeRows4(_ v: __m512i, _ out: UnsafeMutableRawPointer, _ ldc: Int, _ r: Int, _ rows: Int, _ lanes: __mmask16) {
+  let m = __mmask64(lanes)
+  if r < rows { _mm512_mask_storeu_epi8(out + r * ldc, m, v) }
+  if r + 1 < rows { _mm512_mask_storeu_epi8(out + (r + 1) * ldc - 16, m << 16, v) }
+  if r + 2 < rows { _mm512_mask_storeu_epi8(out + (r + 2) * ldc - 32, m << 32, v) }
+  if r + 3 < rows { _mm512_mask_storeu_epi8(out + (r + 3) * ldc - 48, m << 48, v) }
 }
 #endif
