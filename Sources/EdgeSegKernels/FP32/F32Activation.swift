@@ -47,10 +47,18 @@ public func f32Unary(_ a: F32Activation, _ src: UnsafePointer<Float>, _ dst: Uns
         for i in 0..<count { let x = src[i]; dst[i] = x < lo ? lo : (x > hi ? hi : x) }
     case .neg:
         for i in 0..<count { dst[i] = -src[i] }
-    case .sigmoid:
-        f32Lanes8(src, dst, count, { f32SigmoidLanes($0) }, { f32Sigmoid($0) })
-    case .silu:
-        f32Lanes8(src, dst, count, { $0 * f32SigmoidLanes($0) }, { $0 * f32Sigmoid($0) })
+    case .sigmoid, .silu:
+        #if arch(x86_64)
+        if F32Path.preferred == .avx512 {
+            f32SigmoidAVX512(src: src, dst: dst, count: count, silu: a == .silu)
+            return
+        }
+        #endif
+        if a == .silu {
+            f32Lanes8(src, dst, count, { $0 * f32SigmoidLanes($0) }, { $0 * f32Sigmoid($0) })
+        } else {
+            f32Lanes8(src, dst, count, { f32SigmoidLanes($0) }, { f32Sigmoid($0) })
+        }
     case .exp:
         f32Lanes8(src, dst, count, { f32ExpLanes($0) }, { f32Exp($0) })
     case .hardSigmoid(let alpha, let beta):

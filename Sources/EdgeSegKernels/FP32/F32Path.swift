@@ -75,6 +75,8 @@ func f32DwPlaneAVX512(input: UnsafePointer<Float>, geometry: UnsafePointer<Int>,
 @_extern(c, "edgeseg_f32_blend_rows_avx2")
 func f32BlendRowsAVX2(r0: UnsafePointer<Float>, r1: UnsafePointer<Float>, g: Float, f: Float,
                       out: UnsafeMutablePointer<Float>, count: Int)
+@_extern(c, "edgeseg_f32_sigmoid_avx512")
+func f32SigmoidAVX512(src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, count: Int, silu: Bool)
 @_extern(c, "edgeseg_f32_gemm_avx2")
 func f32GemmAVX2(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                  c: UnsafeMutablePointer<Float>, ldc: Int)
