@@ -214,27 +214,76 @@ public func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: U
   put4(0, a0, a1, a2, a3); put4(4, a4, a5, a6, a7); put4(8, a8, a9, a10, a11)
 }
 
-/// dst[i] = src[i] ^ 0x80 (x + 128 as u8) for `count` bytes, 64 at a time with a masked tail: the
-/// VNNI im2col's copy of one kernel row's run of taps (3·C_in bytes), where the portable
-/// 16-byte loop (`int8CopyFlipped`) took about a tenth of a dense 3×3 conv.
-@_cdecl("edgeseg_int8_copy_flipped_vnni")
-public func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int) {
-  let flip = _mm512_set1_epi8(-128)
+/// im2col panel rows (x + 128 == x ^ 0x80, VNNI's unsigned operand) for a dense conv whose kernel
+/// row is a long run of taps (kW·C_in > 16 bytes): an interior pixel's kernel row is one
+/// contiguous run of the NHWC input (dilation 1), copied 64 bytes at a time; border taps and
+/// dilated ones go C_in bytes at a time, the zero point (flipped) where the tap is outside the
+/// image. All of a band in one call: the per-kernel-row copy calls and their setup cost cat_conv.0
+/// (3 runs of 390 bytes a pixel) ~150 cycles a pixel, a sixth of the conv.
+/// geometry: inH, inW, inC, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW.
+/// Writes `rows` panel rows of k4 bytes (K = kH·kW·inC, tail 0x80) for output pixels first….
+@_cdecl("edgeseg_int8_im2col_long_vnni")
+public func int8Im2colLongVNNI(input: UnsafePointer<Int8>, geometry g: UnsafePointer<Int>, zeroPoint: Int8,
+                               first: Int, rows: Int, k4: Int, band: UnsafeMutableRawPointer) {
+  let inH = g[0], inW = g[1], inC = g[2], outW = g[3], kH = g[4], kW = g[5]
+  let strideH = g[6], strideW = g[7], padTop = g[8], padLeft = g[9], dilH = g[10], dilW = g[11]
+  let run = kW * inC, k = kH * run
+  let flip = _mm512_set1_epi8(-128), pad = _mm512_set1_epi8(zeroPoint ^ -128)
+  var oy = first / outW, ox = first % outW
+  for r in 0..<rows {
+    let row = band + r * k4
+    let ix0 = ox * strideW - padLeft
+    let inside = dilW == 1 && ix0 >= 0 && ix0 + kW <= inW
+    for ky in 0..<kH {
+      let iy = oy * strideH - padTop + ky * dilH
+      let dst = row + ky * run
+      if iy < 0 || iy >= inH {
+        int8FillVNNI(dst, run, pad)
+      } else if inside {
+        int8CopyFlippedVNNI(UnsafeRawPointer(input + (iy * inW + ix0) * inC), dst, run, flip)
+      } else {
+        for kx in 0..<kW {
+          let ix = ix0 + kx * dilW
+          if ix >= 0 && ix < inW {
+            int8CopyFlippedVNNI(UnsafeRawPointer(input + (iy * inW + ix) * inC), dst + kx * inC, inC, flip)
+          } else {
+            int8FillVNNI(dst + kx * inC, inC, pad)
+          }
+        }
+      }
+    }
+    for t in k..<k4 { row.storeBytes(of: 0x80, toByteOffset: t, as: UInt8.self) }   // ≤ 3 bytes
+    ox += 1
+    if ox == outW { ox = 0; oy += 1 }
+  }
+}
+
+/// dst[i] = src[i] ^ 0x80 for n bytes, 64 at a time; the tail as the last 64 bytes again
+/// (overlapping: a masked load stalled here) or, under 64, masked.
+@inline(__always)
+func int8CopyFlippedVNNI(_ src: UnsafeRawPointer, _ dst: UnsafeMutableRawPointer, _ n: Int, _ flip: __m512i) {
   var j = 0
-  while j + 64 <= count {
+  while j + 64 <= n {
     dst.storeBytes(of: _mm512_xor_si512(src.loadUnaligned(fromByteOffset: j, as: __m512i.self), flip),
                    toByteOffset: j, as: __m512i.self)
     j += 64
   }
-  if j == count { return }
-  if count >= 64 {   // the last 64 bytes again, overlapping: a masked load stalled here
-    let o = count - 64
-    dst.storeBytes(of: _mm512_xor_si512(src.loadUnaligned(fromByteOffset: o, as: __m512i.self), flip),
-                   toByteOffset: o, as: __m512i.self)
+  if j == n { return }
+  if n >= 64 {
+    dst.storeBytes(of: _mm512_xor_si512(src.loadUnaligned(fromByteOffset: n - 64, as: __m512i.self), flip),
+                   toByteOffset: n - 64, as: __m512i.self)
   } else {
-    let tail: __mmask64 = (1 << UInt64(count - j)) - 1
-    _mm512_mask_storeu_epi8(dst + j, tail, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tail, src + j), flip))
+    let tail: __mmask64 = (1 << UInt64(n)) - 1
+    _mm512_mask_storeu_epi8(dst, tail, _mm512_xor_si512(_mm512_maskz_loadu_epi8(tail, src), flip))
   }
+}
+
+/// n bytes of `v`.
+@inline(__always)
+func int8FillVNNI(_ dst: UnsafeMutableRawPointer, _ n: Int, _ v: __m512i) {
+  var j = 0
+  while j + 64 <= n { dst.storeBytes(of: v, toByteOffset: j, as: __m512i.self); j += 64 }
+  if j < n { _mm512_mask_storeu_epi8(dst + j, (1 << UInt64(n - j)) - 1, v) }
 }
 
 /// im2col panel rows for a conv whose kernel row is a short run of taps (kW·C_in ≤ 16 bytes: the

@@ -106,25 +106,24 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
                     gemmScratch: UnsafeMutableRawPointer, pixels: Range<Int>) {
   let s = conv.shape, cig = s.inCPerGroup, cog = s.outCPerGroup, k = s.gemmK, k4 = (k + 3) & ~3
   let pad = UInt8(bitPattern: zp) ^ 0x80, run = s.kW * cig
-  @inline(__always) func copy(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutableRawPointer, _ n: Int) {
-    #if arch(x86_64)
-    // only the VNNI path gets here; short runs (the stem's 3·3 bytes) stay inline, no call
-    if n >= 64 { int8CopyFlippedVNNI(from: src, to: dst, count: n); return }
-    #endif
-    int8CopyFlipped(from: src, to: dst, count: n)
-  }
   var p0 = pixels.lowerBound
   #if arch(x86_64)
-  if s.groups == 1 && s.dilationW == 1 && run <= 16 {
-    // the RGB stem: kernel rows of a few bytes, one masked vector op each (`int8Im2colShortVNNI`)
-    var geo = (s.inH, s.inW, s.inC, s.outW, s.kH, s.kW, s.strideH, s.strideW, s.padTop, s.padLeft, s.dilationH)
+  if s.groups == 1 {
+    // a band per call: the RGB stem's kernel rows of a few bytes one masked vector op each
+    // (`int8Im2colShortVNNI`), long runs 64 bytes at a time (`int8Im2colLongVNNI`)
+    let short = s.dilationW == 1 && run <= 16
+    var geo = (s.inH, s.inW, s.inC, s.outW, s.kH, s.kW, s.strideH, s.strideW, s.padTop, s.padLeft, s.dilationH, s.dilationW)
     withUnsafePointer(to: &geo) { tuple in
-      tuple.withMemoryRebound(to: Int.self, capacity: 11) { geometry in
+      tuple.withMemoryRebound(to: Int.self, capacity: 12) { geometry in
         // (its own counter: a captured `var` would be boxed on the heap per call in debug builds)
         var p = pixels.lowerBound
         while p < pixels.upperBound {
           let rows = min(int8VNNIBandRows(k4: k4), pixels.upperBound - p)
-          int8Im2colShortVNNI(input: input, geometry: geometry, zeroPoint: zp, first: p, rows: rows, k4: k4, band: band)
+          if short {
+            int8Im2colShortVNNI(input: input, geometry: geometry, zeroPoint: zp, first: p, rows: rows, k4: k4, band: band)
+          } else {
+            int8Im2colLongVNNI(input: input, geometry: geometry, zeroPoint: zp, first: p, rows: rows, k4: k4, band: band)
+          }
           int8GemmChannels(a: band, lda: k4, m: rows, packed: conv.groups[0], stage: stage, stageOffset: 0,
                            out: output + p * s.outC, ldc: s.outC, scratch: gemmScratch, prepacked: true)
           p += rows
@@ -155,14 +154,14 @@ func int8Im2colVNNI(input: UnsafePointer<Int8>, zeroPoint zp: Int8, conv: Int8Pa
           }
           let inputRow = input + iy * s.inW * s.inC + g * cig
           if rowInside && s.groups == 1 {
-            copy(inputRow + ix0 * s.inC, row + col, run)
+            int8CopyFlipped(from: inputRow + ix0 * s.inC, to: row + col, count: run)
             col += run
             continue
           }
           for kx in 0..<s.kW {
             let ix = ix0 + kx * s.dilationW
             if ix >= 0 && ix < s.inW {
-              copy(inputRow + ix * s.inC, row + col, cig)
+              int8CopyFlipped(from: inputRow + ix * s.inC, to: row + col, count: cig)
             } else {
               (row + col).initializeMemory(as: UInt8.self, repeating: pad, count: cig)
             }

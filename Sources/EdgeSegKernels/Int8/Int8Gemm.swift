@@ -44,8 +44,9 @@ func int8TileVNNI12(panel: UnsafeRawPointer, panelStride: Int, weights: UnsafeRa
                     multiplier: UnsafeRawPointer, shift: UnsafeRawPointer,
                     zeroPoint: Int32, clampMin: Int32, clampMax: Int32,
                     out: UnsafeMutableRawPointer, ldc: Int, rows: Int, cols: Int)
-@_extern(c, "edgeseg_int8_copy_flipped_vnni")
-func int8CopyFlippedVNNI(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int)
+@_extern(c, "edgeseg_int8_im2col_long_vnni")
+func int8Im2colLongVNNI(input: UnsafePointer<Int8>, geometry: UnsafePointer<Int>, zeroPoint: Int8,
+                        first: Int, rows: Int, k4: Int, band: UnsafeMutableRawPointer)
 @_extern(c, "edgeseg_int8_im2col_short_vnni")
 func int8Im2colShortVNNI(input: UnsafePointer<Int8>, geometry: UnsafePointer<Int>, zeroPoint: Int8,
                          first: Int, rows: Int, k4: Int, band: UnsafeMutableRawPointer)
