@@ -83,14 +83,7 @@ func forEachBoundaryTile16(pixels: Int, channels: Int, _ body: (UnsafeMutablePoi
 @_cdecl("edgeseg_int8_quantize_block_avx512")
 public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int, channels: Int, pixels: Int,
                                     dst: UnsafeMutablePointer<Int8>, dstStride: Int, scale: Float, zeroPoint: Int32) {
-  let sc = _mm512_set1_ps(scale), big = _mm512_set1_ps(1_048_576), negBig = _mm512_set1_ps(-1_048_576)
-  let zp = _mm512_set1_epi32(zeroPoint), lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127)
-  // max_ps returns its second operand when the first is NaN: NaN → −2^20, like the portable step
-  @inline(__always) func q16(_ x: __m512) -> __m128i {
-    let v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
-    let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp)
-    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
-  }
+  let q16 = Quantize16(scale: scale, zeroPoint: zeroPoint)
   if channels == 3 && dstStride == 3 {
     // The RGB input: three planes' 16 bytes interleaved by byte shuffles into 48 (the 16×16
     // transpose and 16 masked 3-byte stores cost 3× the divides).
@@ -121,6 +114,107 @@ public func int8QuantizeBlockAVX512(src: UnsafePointer<Float>, planeStride: Int,
   }
 }
 
+/// The quantize step's arithmetic on 16 floats: x / scale, NaN → −2^20 (max_ps returns its second
+/// operand when the first is NaN, like the portable step), clamp ±2^20, round half to even
+/// (cvtps2dq under the default MXCSR), + zp, saturate to bytes.
+struct Quantize16 {
+  let sc: __m512, big: __m512, negBig: __m512
+  let zp: __m512i, lo: __m512i, hi: __m512i
+
+  @inline(__always)
+  init(scale: Float, zeroPoint: Int32) {
+    sc = _mm512_set1_ps(scale); big = _mm512_set1_ps(1_048_576); negBig = _mm512_set1_ps(-1_048_576)
+    zp = _mm512_set1_epi32(zeroPoint); lo = _mm512_set1_epi32(-128); hi = _mm512_set1_epi32(127)
+  }
+
+  @inline(__always)
+  func callAsFunction(_ x: __m512) -> __m128i {
+    let v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(x, sc), negBig), big)
+    let q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp)
+    return _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi))
+  }
+}
+
+/// The dequantize step's arithmetic on 16 bytes: Float(q − zp) · scale.
+@inline(__always)
+func dequantize16(_ q: __m128i, _ zp: __m512i, _ sc: __m512) -> __m512 {
+  _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_cvtepi8_epi32(q), zp)), sc)
+}
+
+// Pixel-major (NHWC) runs for the int8 concat / resize steps: the same per-value arithmetic as the
+// boundary blocks, with no transposes (their data is NHWC on both sides).
+
+/// `count` int8 values → floats: Float(q − zp) · scale.
+@_cdecl("edgeseg_int8_dequantize_run_avx512")
+public func int8DequantizeRunAVX512(src: UnsafePointer<Int8>, count: Int, dst: UnsafeMutablePointer<Float>,
+                                    scale: Float, zeroPoint: Int32) {
+  let sc = _mm512_set1_ps(scale), zp = _mm512_set1_epi32(zeroPoint)
+  var i = 0
+  while i < count {
+    let m = laneMask16(min(16, count - i))
+    _mm512_mask_storeu_ps(dst + i, m, dequantize16(_mm_maskz_loadu_epi8(m, src + i), zp, sc))
+    i += 16
+  }
+}
+
+/// `pixels` runs of `channels` floats (contiguous) → int8 rows `dstStride` bytes apart (the
+/// quantize step's bytes).
+@_cdecl("edgeseg_int8_quantize_pixels_avx512")
+public func int8QuantizePixelsAVX512(src: UnsafePointer<Float>, channels: Int, pixels: Int,
+                                     dst: UnsafeMutablePointer<Int8>, dstStride: Int, scale: Float, zeroPoint: Int32) {
+  let q16 = Quantize16(scale: scale, zeroPoint: zeroPoint)
+  for p in 0..<pixels {
+    let s = src + p * channels, d = dst + p * dstStride
+    var c = 0
+    while c < channels {
+      let m = laneMask16(min(16, channels - c))
+      _mm_mask_storeu_epi8(d + c, m, q16(_mm512_maskz_loadu_ps(m, s + c)))
+      c += 16
+    }
+  }
+}
+
+/// `pixels` runs of `channels` int8 values (contiguous) requantized into rows `dstStride` bytes
+/// apart: the dequantize step's value, then the quantize step's rounding (what the concat's
+/// 256-entry table holds, without the scalar lookups).
+@_cdecl("edgeseg_int8_requantize_pixels_avx512")
+public func int8RequantizePixelsAVX512(src: UnsafePointer<Int8>, channels: Int, pixels: Int,
+                                       dst: UnsafeMutablePointer<Int8>, dstStride: Int,
+                                       inScale: Float, inZeroPoint: Int32, outScale: Float, outZeroPoint: Int32) {
+  let sc = _mm512_set1_ps(inScale), zp = _mm512_set1_epi32(inZeroPoint)
+  let q16 = Quantize16(scale: outScale, zeroPoint: outZeroPoint)
+  for p in 0..<pixels {
+    let s = src + p * channels, d = dst + p * dstStride
+    var c = 0
+    while c < channels {
+      let m = laneMask16(min(16, channels - c))
+      _mm_mask_storeu_epi8(d + c, m, q16(dequantize16(_mm_maskz_loadu_epi8(m, s + c), zp, sc)))
+      c += 16
+    }
+  }
+}
+
+/// One row of a linear resize along x, pixel-major: out[ox][c] = row[i0][c]·w0[ox] +
+/// row[min(i0 + 1, inWidth − 1)][c]·w1[ox], i0 = x0[ox] (the float kernel's expression: two
+/// products and a sum, no FMA).
+@_cdecl("edgeseg_f32_lerp_pixels_avx512")
+public func f32LerpPixelsAVX512(row: UnsafePointer<Float>, channels: Int, inWidth: Int, x0: UnsafePointer<Int32>,
+                                w0: UnsafePointer<Float>, w1: UnsafePointer<Float>, outWidth: Int,
+                                dst: UnsafeMutablePointer<Float>) {
+  for ox in 0..<outWidth {
+    let i0 = Int(x0[ox]), i1 = min(i0 + 1, inWidth - 1)
+    let a = row + i0 * channels, b = row + i1 * channels, d = dst + ox * channels
+    let f0 = _mm512_set1_ps(w0[ox]), f1 = _mm512_set1_ps(w1[ox])
+    var c = 0
+    while c < channels {
+      let m = laneMask16(min(16, channels - c))
+      _mm512_mask_storeu_ps(d + c, m, _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + c), f0),
+                                                     _mm512_mul_ps(_mm512_maskz_loadu_ps(m, b + c), f1)))
+      c += 16
+    }
+  }
+}
+
 /// pshufb indices that interleave three 16-byte channel vectors into 48 bytes: [3k + c] picks
 /// channel c's bytes for output bytes 16k…16k+15 (byte j = 3·pixel + channel; 0x80 → 0).
 let rgbInterleave: [__m128i] = (0..<9).map { i in
@@ -141,8 +235,7 @@ public func int8DequantizeBlockAVX512(src: UnsafePointer<Int8>, channels: Int, p
     }
     transpose16x16(m)
     for c in 0..<t.channels {
-      let q = _mm512_sub_epi32(_mm512_cvtepi8_epi32(m[c]), zp)
-      _mm512_mask_storeu_ps(dst + (t.c0 + c) * planeStride + t.p, t.pixMask, _mm512_mul_ps(_mm512_cvtepi32_ps(q), sc))
+      _mm512_mask_storeu_ps(dst + (t.c0 + c) * planeStride + t.p, t.pixMask, dequantize16(m[c], zp, sc))
     }
   }
 }

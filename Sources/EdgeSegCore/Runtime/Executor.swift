@@ -680,10 +680,11 @@ struct Lowering {
                         int8RequantTable(input: q, output: yq, into: tb)
                         table = UnsafePointer(tb)
                     }
-                    parts.append(.init(x: try int8Ptr(t), channels: shape(t)[1], offset: at, table: table))
+                    parts.append(.init(x: try int8Ptr(t), channels: shape(t)[1], offset: at, table: table, quant: g.tensors[t].quant!))
                     at += shape(t)[1]
                 }
-                add(.int8Concat(Int8ConcatStep(parts: parts, resized: resized, y: try int8Ptr(y), pixels: ys[2] * ys[3], channels: ys[1])),
+                add(.int8Concat(Int8ConcatStep(parts: parts, resized: resized, y: try int8Ptr(y), pixels: ys[2] * ys[3], channels: ys[1],
+                                               output: yq, vector: vectorBoundaries)),
                     work: g.tensors[y].elementCount)
             case .concat(let axis):
                 let out = shape(n.outputs[0])

@@ -12,11 +12,16 @@ struct Int8ConcatStep {
         var channels: Int, offset: Int
         /// 256 bytes: requantization (index q + 128); nil when the part already has the output's parameters.
         var table: UnsafePointer<Int8>?
+        /// The part's parameters (the AVX-512 runs requantize arithmetically, as the table was built).
+        var quant: QuantParams
     }
     var parts: [Part]
     var resized: [Int8ResizeStep]
     var y: UnsafeMutablePointer<Int8>
     var pixels: Int, channels: Int
+    var output: QuantParams
+    /// The pixel-major AVX-512 runs (`Int8PixelRuns`) instead of the table, same bytes.
+    var vector: Bool
 
     func run(part: Int, parts count: Int, scratch: UnsafeMutableRawPointer) {
         // (indices, not `for … in`: the array iterator allocated per call in unoptimised builds)
@@ -24,7 +29,12 @@ struct Int8ConcatStep {
         let r = f32PartRange(pixels, part, count)
         for k in parts.indices {
             let p = parts[k], C = p.channels
-            if let table = p.table {
+            if p.table != nil && vector {
+                Int8PixelRuns.requantize(p.x + r.lowerBound * C, channels: C, pixels: r.count,
+                                         into: y + r.lowerBound * channels + p.offset, dstStride: channels,
+                                         inScale: p.quant.scale[0], inZeroPoint: p.quant.zeroPoint[0],
+                                         outScale: output.scale[0], outZeroPoint: output.zeroPoint[0])
+            } else if let table = p.table {
                 for i in r {
                     let src = p.x + i * C, dst = y + i * channels + p.offset
                     for c in 0..<C { dst[c] = table[Int(src[c]) + 128] }
@@ -79,6 +89,15 @@ struct Int8ResizeStep {
         }
     }
 
+    /// Input row `iy` dequantized and resized along x, pixel-major (`vector`: same values as `fill`).
+    private func fillPixels(_ h: UnsafeMutablePointer<Float>, row iy: Int, deq: UnsafeMutablePointer<Float>,
+                            taps: (x0: UnsafeMutablePointer<Int32>, w0: UnsafeMutablePointer<Float>, w1: UnsafeMutablePointer<Float>)) {
+        Int8PixelRuns.dequantize(x + iy * inWidth * channels, count: inWidth * channels, into: deq,
+                                 scale: input.scale[0], zeroPoint: input.zeroPoint[0])
+        Int8PixelRuns.lerp(deq, channels: channels, inWidth: inWidth, x0: taps.x0, w0: taps.w0, w1: taps.w1,
+                           outWidth: outWidth, into: h)
+    }
+
     func run(part: Int, parts: Int, scratch: UnsafeMutableRawPointer) {
         let rows = f32PartRange(outHeight, part, parts)
         if rows.isEmpty { return }
@@ -98,6 +117,15 @@ struct Int8ResizeStep {
             let t = f32ResizeLinearTap(oy, inLen: inHeight, outLen: outHeight, transform)
             let y0 = t.i0, y1 = min(t.i0 + 1, inHeight - 1)
             let (r0, r1, missing) = cache.rows(y0, y1)
+            if vector {
+                // pixel-major rows: every value as below, without the boundary steps' transposes
+                if missing.0 { fillPixels(r0, row: y0, deq: deq, taps: (x0, w0, w1)) }
+                if missing.1 { fillPixels(r1, row: y1, deq: deq, taps: (x0, w0, w1)) }
+                f32BlendRows(r0, r1, 1 - t.f, t.f, blend, count: C * W)
+                Int8PixelRuns.quantize(blend, channels: C, pixels: W, into: y + oy * W * outStride, dstStride: outStride,
+                                       scale: output.scale[0], zeroPoint: output.zeroPoint[0])
+                continue
+            }
             if missing.0 { fill(r0, row: y0, deq: deq, taps: (x0, w0, w1), tile: tile) }
             if missing.1 { fill(r1, row: y1, deq: deq, taps: (x0, w0, w1), tile: tile) }
             f32BlendRows(r0, r1, 1 - t.f, t.f, blend, count: C * W)
