@@ -8,11 +8,15 @@ let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration
 // int8/FP16 ISA tiers of EdgeSegKernels: Swift has no per-function target attribute and an
 // intrinsic used without its feature flag crashes the compiler, so each tier is its own module
 // built with its own flags; EdgeSegKernels picks one at run time (docs/kernels.md).
+// The VNNI tier turns LLVM's machine combiner off: it split the depthwise kernel's vpdpwssd
+// chains into vpmaddwd + vpaddd (11 uops for 6 per 16 outputs; the pair kernel 1.06–1.3× faster
+// without it, the GEMM tiles unchanged). SwiftPM does not rebuild a module for a changed flag:
+// delete its objects (.build/*/EdgeSegQuantVNNI.build/*.o) after editing these.
 #if arch(x86_64)
 let quantTiers: [(name: String, flags: [String])] = [
     ("EdgeSegQuantAVX2", ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]),
     ("EdgeSegQuantVNNI", ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw",
-                          "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni"]),
+                          "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni", "-Xllvm", "-x86-machine-combiner=false"]),
     ("EdgeSegQuantDot", []), ("EdgeSegQuantFP16", []),
 ]
 #elseif arch(arm64)
