@@ -12,6 +12,54 @@ public func int8StripReduceAVX512(x: UnsafePointer<Int8>, width W: Int, channels
   let rowStep = overWidth ? C : W * C
   let zp = _mm512_set1_epi32(isMax ? zeroPoint : Int32(count) &* zeroPoint)
   let mul = _mm512_set1_ps(isMax ? scale : scale / Float(count))
+  // out[(c0 + i)·kept + o] for the `n` ≤ 16 channels of a block of integer results: a strided
+  // column, one lane at a time (the scatter intrinsic is a macro)
+  @inline(__always) func put(_ acc: __m512i, _ o: Int, _ c0: Int, _ n: Int) {
+    let f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zp)), mul)
+    withUnsafeBytes(of: f) { lanes in
+      for i in 0..<n { out[(c0 + i) * kept + o] = lanes.load(fromByteOffset: 4 * i, as: Float.self) }
+    }
+  }
+  // 64 channels per pass: max on the bytes themselves, sums in int16 lanes (|Σ| ≤ 256 · 128 fits),
+  // widened once per output; the 16-channel int32 loop below for longer strips
+  if count <= 256 {
+    for o in first..<last {
+      let base = x + (overWidth ? o * W * C : o * C)
+      var c0 = 0
+      while c0 < C {
+        let n = min(64, C - c0)
+        let m64: __mmask64 = n == 64 ? ~0 : (1 << UInt64(n)) - 1
+        var blocks = (_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512())
+        if isMax {
+          var acc = _mm512_maskz_loadu_epi8(m64, base + c0)
+          for r in 1..<max(1, count) { acc = _mm512_max_epi8(acc, _mm512_maskz_loadu_epi8(m64, base + r * rowStep + c0)) }
+          withUnsafeBytes(of: acc) { b in
+            blocks = (_mm512_cvtepi8_epi32(b.loadUnaligned(as: __m128i.self)), _mm512_cvtepi8_epi32(b.loadUnaligned(fromByteOffset: 16, as: __m128i.self)),
+                      _mm512_cvtepi8_epi32(b.loadUnaligned(fromByteOffset: 32, as: __m128i.self)),
+                      _mm512_cvtepi8_epi32(b.loadUnaligned(fromByteOffset: 48, as: __m128i.self)))
+          }
+        } else {
+          let mLo = __mmask32(truncatingIfNeeded: m64), mHi = __mmask32(truncatingIfNeeded: m64 >> 32)
+          var lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512()
+          for r in 0..<count {
+            let p = base + r * rowStep + c0
+            lo = _mm512_add_epi16(lo, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mLo, p)))
+            hi = _mm512_add_epi16(hi, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mHi, p + 32)))
+          }
+          withUnsafeBytes(of: lo) { l in withUnsafeBytes(of: hi) { h in
+            blocks = (_mm512_cvtepi16_epi32(l.loadUnaligned(as: __m256i.self)), _mm512_cvtepi16_epi32(l.loadUnaligned(fromByteOffset: 32, as: __m256i.self)),
+                      _mm512_cvtepi16_epi32(h.loadUnaligned(as: __m256i.self)), _mm512_cvtepi16_epi32(h.loadUnaligned(fromByteOffset: 32, as: __m256i.self)))
+          } }
+        }
+        put(blocks.0, o, c0, min(16, n))
+        if n > 16 { put(blocks.1, o, c0 + 16, min(16, n - 16)) }
+        if n > 32 { put(blocks.2, o, c0 + 32, min(16, n - 32)) }
+        if n > 48 { put(blocks.3, o, c0 + 48, n - 48) }
+        c0 += 64
+      }
+    }
+    return
+  }
   for o in first..<last {
     let base = x + (overWidth ? o * W * C : o * C)
     var c0 = 0
@@ -22,11 +70,7 @@ public func int8StripReduceAVX512(x: UnsafePointer<Int8>, width W: Int, channels
         let v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, base + r * rowStep + c0))
         acc = isMax ? _mm512_max_epi32(acc, v) : _mm512_add_epi32(acc, v)
       }
-      let f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zp)), mul)
-      // out[(c0 + i)·kept + o]: a strided column, one lane at a time (the scatter intrinsic is a macro)
-      withUnsafeBytes(of: f) { lanes in
-        for i in 0..<min(16, C - c0) { out[(c0 + i) * kept + o] = lanes.load(fromByteOffset: 4 * i, as: Float.self) }
-      }
+      put(acc, o, c0, min(16, C - c0))
       c0 += 16
     }
   }

@@ -10,7 +10,8 @@ import Testing
   @Test(arguments: vectors)
   func stripPoolsMatchTheDequantizedPools(vector: Bool) {
     var rng = QuantTestRNG(seed: 41)
-    for (C, H, W) in [(1, 1, 1), (5, 3, 7), (16, 4, 4), (19, 9, 11), (37, 6, 2)] {
+    // 64-channel passes with tails (70, 130), and a strip longer than 256 (the int32 loop)
+    for (C, H, W) in [(1, 1, 1), (5, 3, 7), (16, 4, 4), (19, 9, 11), (37, 6, 2), (70, 5, 33), (130, 3, 4), (3, 2, 300)] {
       let scale = 0.01 + rng.unit() * 0.2, zp = Int32(rng.int(-128...127))
       let x = (0..<(H * W * C)).map { _ in Int8(rng.int(-128...127)) }
       let deq = { (h: Int, w: Int, c: Int) in Float(Int32(x[(h * W + w) * C + c]) - zp) * scale }
