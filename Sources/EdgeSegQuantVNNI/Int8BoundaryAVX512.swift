@@ -163,14 +163,8 @@ public func int8DequantizeRunAVX512(src: UnsafePointer<Int8>, count: Int, dst: U
 public func int8QuantizePixelsAVX512(src: UnsafePointer<Float>, channels: Int, pixels: Int,
                                      dst: UnsafeMutablePointer<Int8>, dstStride: Int, scale: Float, zeroPoint: Int32) {
   let q16 = Quantize16(scale: scale, zeroPoint: zeroPoint)
-  for p in 0..<pixels {
-    let s = src + p * channels, d = dst + p * dstStride
-    var c = 0
-    while c < channels {
-      let m = laneMask16(min(16, channels - c))
-      _mm_mask_storeu_epi8(d + c, m, q16(_mm512_maskz_loadu_ps(m, s + c)))
-      c += 16
-    }
+  storePixelRuns(channels: channels, pixels: pixels, dst: dst, dstStride: dstStride) { p, c, m in
+    q16(_mm512_maskz_loadu_ps(m, src + p * channels + c))
   }
 }
 
@@ -183,12 +177,22 @@ public func int8RequantizePixelsAVX512(src: UnsafePointer<Int8>, channels: Int, 
                                        inScale: Float, inZeroPoint: Int32, outScale: Float, outZeroPoint: Int32) {
   let sc = _mm512_set1_ps(inScale), zp = _mm512_set1_epi32(inZeroPoint)
   let q16 = Quantize16(scale: outScale, zeroPoint: outZeroPoint)
+  storePixelRuns(channels: channels, pixels: pixels, dst: dst, dstStride: dstStride) { p, c, m in
+    q16(dequantize16(_mm_maskz_loadu_epi8(m, src + p * channels + c), zp, sc))
+  }
+}
+
+/// Row p of `dst` (`dstStride` bytes apart) gets `bytes(p, c, mask)` for every run of ≤ 16 of its
+/// `channels`, masked stores for the tail.
+@inline(__always)
+func storePixelRuns(channels: Int, pixels: Int, dst: UnsafeMutablePointer<Int8>, dstStride: Int,
+                    _ bytes: (_ p: Int, _ c: Int, _ mask: __mmask16) -> __m128i) {
   for p in 0..<pixels {
-    let s = src + p * channels, d = dst + p * dstStride
+    let d = dst + p * dstStride
     var c = 0
     while c < channels {
       let m = laneMask16(min(16, channels - c))
-      _mm_mask_storeu_epi8(d + c, m, q16(dequantize16(_mm_maskz_loadu_epi8(m, s + c), zp, sc)))
+      _mm_mask_storeu_epi8(d + c, m, bytes(p, c, m))
       c += 16
     }
   }
